@@ -1,0 +1,54 @@
+"""The Starlette application factory: routes, shared state and the database's lifetime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from auth.keys import SigningKeys
+from auth.routes import routes as auth_routes
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
+
+from api.graphql import graphql_routes
+from api.settings import Settings
+from db.engine import Database, create_engine
+
+
+async def healthz(request: Request) -> PlainTextResponse:
+    return PlainTextResponse("ok")
+
+
+async def readyz(request: Request) -> JSONResponse:
+    try:
+        async with request.app.state.db.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception:  # any failure to reach the database means "not ready", never a crash
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "reachable"})
+
+
+def create_app(settings: Settings, database_url: str) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = create_engine(
+            database_url, pool_size=settings.db_pool_size, statement_timeout_ms=settings.statement_timeout_ms
+        )
+        app.state.settings = settings
+        app.state.db = Database(engine)
+        app.state.signing_keys = SigningKeys.load_or_create(settings.signing_key_file)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        *auth_routes,
+        *graphql_routes(),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

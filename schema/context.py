@@ -1,0 +1,48 @@
+"""The per-request context: who is calling, the database, and this request's loaders."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from functools import partial
+
+from starlette.requests import Request
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info as StrawberryInfo
+
+from api.settings import Settings
+from auth.principal import Principal
+from db import loaders
+from db.accounts import Employer
+from db.catalog import Occupation, Skill
+from db.engine import Database
+
+
+@dataclass
+class Loaders:
+    employer_by_id: DataLoader[uuid.UUID, Employer | None]
+    occupation_by_code: DataLoader[str, Occupation | None]
+    skills_by_vacancy_id: DataLoader[uuid.UUID, list[Skill]]
+
+    @classmethod
+    def for_request(cls, db: Database) -> Loaders:
+        return cls(
+            employer_by_id=DataLoader(partial(loaders.employers_by_id, db)),
+            occupation_by_code=DataLoader(partial(loaders.occupations_by_code, db)),
+            skills_by_vacancy_id=DataLoader(partial(loaders.skills_by_vacancy_id, db)),
+        )
+
+
+@dataclass
+class Context:
+    request: Request
+    principal: Principal
+    db: Database
+    settings: Settings
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders.for_request(self.db)
+
+
+Info = StrawberryInfo[Context, None]

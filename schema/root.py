@@ -1,0 +1,66 @@
+"""The root types, composed from each area, and the schema object the API serves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+from strawberry.tools import merge_types
+
+from resolvers import vacancies as vacancy_use_cases
+from resolvers.accounts import get_employer
+from resolvers.errors import Forbidden
+from schema.accounts import AccountsQuery, Employer
+from schema.catalog import CatalogQuery
+from schema.common import AgeBand, ApiError, EducationLevel, Node, Sex, parse_global_id, uuid_of
+from schema.context import Info
+from schema.vacancies import Vacancy, VacancyMutation, VacancyQuery
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(description="Any object by its global id, if the caller may see it.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        parsed = parse_global_id(id)
+        if parsed is None:
+            raise ApiError("This is not an id this API gave out.", "BAD_USER_INPUT")
+        type_name = parsed[0]
+        raw_id = uuid_of(id, type_name)
+        if raw_id is None:
+            raise ApiError("This is not an id this API gave out.", "BAD_USER_INPUT")
+        try:
+            if type_name == "Vacancy":
+                vacancy = await vacancy_use_cases.get_vacancy(info.context.db, info.context.principal, raw_id)
+                return Vacancy.from_model(vacancy) if vacancy else None
+            if type_name == "Employer":
+                employer = await get_employer(info.context.db, info.context.principal, raw_id)
+                return Employer.from_model(employer) if employer else None
+        except Forbidden as exc:
+            raise ApiError(str(exc), "FORBIDDEN") from exc
+        raise ApiError("This is not an id this API gave out.", "BAD_USER_INPUT")
+
+
+Query = merge_types("Query", (NodeQuery, AccountsQuery, CatalogQuery, VacancyQuery))
+Mutation = merge_types("Mutation", (VacancyMutation,))
+
+
+def should_mask(error: GraphQLError) -> bool:
+    """Mask what resolvers raised unexpectedly; keep our own errors and GraphQL's validation messages."""
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
+
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    types=[Employer, Vacancy, AgeBand, Sex, EducationLevel],
+    extensions=[lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error.")],
+)
+
+SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
+
+
+def schema_sdl() -> str:
+    return schema.as_str() + "\n"
