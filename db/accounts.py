@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     func,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,7 +69,7 @@ class User(Base):
             "(role = 'PROVINCIAL_OFFICER') = (province IS NOT NULL)",
             name="officers_have_a_province",
         ),
-        Index("uq_users_lower_username", func.lower("username"), unique=True),
+        Index("uq_users_lower_username", text("lower(username)"), unique=True),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True, server_default=func.gen_random_uuid())

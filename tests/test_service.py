@@ -1,0 +1,132 @@
+"""The service as a newcomer meets it: health checks, the demo seed, and `karngar serve` with its own database."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from api.demo import seed
+from db.engine import Database
+
+
+async def test_health_and_readiness_answer(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).text == "ok"
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ok", "database": "reachable"}
+
+
+async def test_seed_demo_twice_duplicates_nothing_and_its_credentials_work(
+    database_url: str, db: Database, client: httpx.AsyncClient
+) -> None:
+    await seed(database_url)
+    credentials = await seed(database_url)
+
+    async with db.read() as session:
+        counts = (
+            await session.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM employers), (SELECT count(*) FROM users),"
+                    " (SELECT count(*) FROM api_clients)"
+                )
+            )
+        ).one()
+    assert tuple(counts) == (3, 8, 4)
+    assert {e["sector"] for e in credentials["employers"]} == {"TEXTILE", "CONSTRUCTION", "AGRICULTURE"}
+    assert [u["role"] for u in credentials["ministry"]["users"]] == ["MINISTRY_AUDITOR", "PROVINCIAL_OFFICER"]
+
+    hr = credentials["employers"][0]["apiClient"]
+    token = await client.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, auth=(hr["clientId"], hr["clientSecret"])
+    )
+    assert token.status_code == 200, token.text
+    viewer = await client.post(
+        "/graphql",
+        json={"query": "{ viewer { employer { name sector } } }"},
+        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+    )
+    assert viewer.json()["data"]["viewer"]["employer"] == {
+        "name": "Angkor Garment Manufacturing Co., Ltd.",
+        "sector": "TEXTILE",
+    }
+    manager = credentials["employers"][0]["users"][1]
+    login = await client.post("/auth/login", json={"username": manager["username"], "password": manager["password"]})
+    assert login.status_code == 200, login.text
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(KARNGAR_DATA_DIR=str(data_dir), KARNGAR_PORT=str(port))
+    karngar = Path(sys.executable).with_name("karngar")
+    return subprocess.Popen([str(karngar), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    pytest.fail("karngar serve did not become ready within 60 s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
+
+
+def _postgres_running(data_dir: Path) -> bool:
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    return any("postgres" in line and str(data_dir / "pg") in line for line in out.splitlines())
+
+
+def test_serve_runs_on_its_embedded_database_keeps_data_and_stops_it(tmp_path: Path) -> None:
+    data_dir, port = tmp_path / "karngar", _free_port()
+
+    process = _start(data_dir, port)
+    _wait_ready(port, process)
+    assert _postgres_running(data_dir)
+    metadata = httpx.get(f"http://127.0.0.1:{port}/.well-known/oauth-authorization-server").json()
+    assert metadata["token_endpoint"] == f"http://127.0.0.1:{port}/oauth/token"
+    assert "<html" in httpx.get(f"http://127.0.0.1:{port}/graphql", headers={"Accept": "text/html"}).text.lower()
+    _stop(process)
+    assert not _postgres_running(data_dir)
+
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["KARNGAR_DATA_DIR"] = str(data_dir)
+    karngar = Path(sys.executable).with_name("karngar")
+    seeded = subprocess.run([str(karngar), "seed-demo", "--json"], env=env, capture_output=True, check=True)
+    hr = json.loads(seeded.stdout)["employers"][1]["apiClient"]
+
+    process = _start(data_dir, port)  # the same data directory: the seeded client is still there
+    try:
+        _wait_ready(port, process)
+        token = httpx.post(
+            f"http://127.0.0.1:{port}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(hr["clientId"], hr["clientSecret"]),
+        )
+        assert token.status_code == 200, token.text
+    finally:
+        _stop(process)
+    assert not _postgres_running(data_dir)
