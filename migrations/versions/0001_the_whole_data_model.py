@@ -267,7 +267,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
     )
     op.create_index(op.f("ix_users_employer_id"), "users", ["employer_id"], unique=False)
-    op.create_index("uq_users_lower_username", "users", [sa.literal_column("lower('username')")], unique=True)
+    op.create_index("uq_users_lower_username", "users", [sa.text("lower(username)")], unique=True)
     op.create_table(
         "vacancies",
         sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
