@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from auth.middleware import AuthenticationFailed, authenticate, unauthorized_response
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
@@ -27,17 +27,18 @@ class GraphQLEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        wants_ide = request.method == "GET" and "text/html" in request.headers.get("accept", "")
-        if not wants_ide:
-            try:
-                principal = await authenticate(request)
-            except AuthenticationFailed as failure:
-                await unauthorized_response(failure)(scope, receive, send)
-                return
-            if principal is None:
-                await unauthorized_response(None)(scope, receive, send)
-                return
-            scope["principal"] = principal
+        if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+            await HTMLResponse(self.graphql.graphql_ide_html)(scope, receive, send)
+            return
+        try:
+            principal = await authenticate(request)
+        except AuthenticationFailed as failure:
+            await unauthorized_response(failure)(scope, receive, send)
+            return
+        if principal is None:
+            await unauthorized_response(None)(scope, receive, send)
+            return
+        scope["principal"] = principal
         await self.graphql(scope, receive, send)
 
 

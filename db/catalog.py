@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ARRAY, CheckConstraint, Text, select
+from sqlalchemy import ARRAY, CheckConstraint, Text, any_, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -46,7 +46,7 @@ async def list_skills(session: AsyncSession, sector: Sector | None) -> list[Skil
 async def list_occupations(session: AsyncSession, sector: Sector | None) -> list[Occupation]:
     statement = select(Occupation).order_by(Occupation.code)
     if sector is not None:
-        statement = statement.where(Occupation.sectors.any(sector.value))
+        statement = statement.where(literal(sector.value) == any_(Occupation.sectors))
     return list((await session.scalars(statement)).all())
 
 

@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, func, select, tuple_
@@ -39,12 +39,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created_at, row_id = json.loads(raw)
-        parsed = datetime.fromisoformat(created_at), uuid.UUID(row_id)
-    except (ValueError, TypeError) as exc:
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is None:
+            raise ValueError("naive time")
+        return moment.astimezone(UTC), uuid.UUID(row_id)
+    except (ValueError, TypeError, OverflowError) as exc:
         raise InvalidCursor("The cursor is not one this API returned.") from exc
-    if parsed[0].tzinfo is None:
-        raise InvalidCursor("The cursor is not one this API returned.")
-    return parsed
 
 
 async def newest_first(

@@ -163,13 +163,11 @@ async def validate(session: AsyncSession, values: dict[str, Any], sector: Sector
 
 
 def normalise(values: dict[str, Any]) -> dict[str, Any]:
-    """Trim text, drop repeated skills, and always include the NSSF benefits every formal job carries."""
+    """Trim text, and always include the NSSF benefits every formal job carries."""
     out = dict(values)
     for name in ("title", "description", "workplace_address"):
         if isinstance(out.get(name), str):
             out[name] = out[name].strip() or None
-    if out.get("required_skills") is not None:
-        out["required_skills"] = list(dict.fromkeys(out["required_skills"]))
     if out.get("benefits") is not None:
         out["benefits"] = list(dict.fromkeys([*NSSF_BENEFITS, *out["benefits"]]))
     return out
@@ -177,7 +175,7 @@ def normalise(values: dict[str, Any]) -> dict[str, Any]:
 
 async def _set_skills(session: AsyncSession, vacancy_id: uuid.UUID, codes: list[str]) -> None:
     await session.execute(delete(VacancySkill).where(VacancySkill.vacancy_id == vacancy_id))
-    session.add_all(VacancySkill(vacancy_id=vacancy_id, skill_code=code) for code in codes)
+    session.add_all(VacancySkill(vacancy_id=vacancy_id, skill_code=code) for code in dict.fromkeys(codes))
 
 
 def _audit_change(values: dict[str, Any]) -> dict[str, Any]:

@@ -91,25 +91,32 @@ def _wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGINT)
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 0
 
 
 def _postgres_running(data_dir: Path) -> bool:
-    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
-    return any("postgres" in line and str(data_dir / "pg") in line for line in out.splitlines())
+    """PostgreSQL writes its pid to postmaster.pid while it runs and removes the file when it stops."""
+    pid_file = data_dir / "pg" / "postmaster.pid"
+    if not pid_file.exists():
+        return False
+    return Path(f"/proc/{pid_file.read_text().split()[0]}").exists()
 
 
 def test_serve_runs_on_its_embedded_database_keeps_data_and_stops_it(tmp_path: Path) -> None:
     data_dir, port = tmp_path / "karngar", _free_port()
 
     process = _start(data_dir, port)
-    _wait_ready(port, process)
-    assert _postgres_running(data_dir)
-    metadata = httpx.get(f"http://127.0.0.1:{port}/.well-known/oauth-authorization-server").json()
-    assert metadata["token_endpoint"] == f"http://127.0.0.1:{port}/oauth/token"
-    assert "<html" in httpx.get(f"http://127.0.0.1:{port}/graphql", headers={"Accept": "text/html"}).text.lower()
-    _stop(process)
+    try:
+        _wait_ready(port, process)
+        assert _postgres_running(data_dir)
+        metadata = httpx.get(f"http://127.0.0.1:{port}/.well-known/oauth-authorization-server").json()
+        assert metadata["token_endpoint"] == f"http://127.0.0.1:{port}/oauth/token"
+        ide = httpx.get(f"http://127.0.0.1:{port}/graphql", headers={"Accept": "text/html"})
+        assert "graphiql" in ide.text.lower()
+    finally:
+        _stop(process)
     assert not _postgres_running(data_dir)
 
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
