@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from auth.keys import SigningKeys
-from auth.routes import routes as auth_routes
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -15,6 +13,8 @@ from starlette.routing import Route
 
 from api.graphql import graphql_routes
 from api.settings import Settings
+from auth.keys import SigningKeys
+from auth.routes import routes as auth_routes
 from db.engine import Database, create_engine
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from auth.middleware import AuthenticationFailed, authenticate, unauthorized_response
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
+from auth.middleware import AuthenticationFailed, authenticate, unauthorized_response
 from schema.context import Context
 from schema.root import schema
 

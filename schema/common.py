@@ -105,4 +105,3 @@ def page_info(page: Page[object]) -> PageInfo:
         start_cursor=page.cursors[0] if page.cursors else None,
         end_cursor=page.cursors[-1] if page.cursors else None,
     )
-

@@ -71,12 +71,8 @@ ENUMS = {
         name="role",
         create_type=False,
     ),
-    "contract_type": postgresql.ENUM(
-        "PERMANENT", "FIXED_TERM", "SEASONAL", name="contract_type", create_type=False
-    ),
-    "vacancy_status": postgresql.ENUM(
-        "DRAFT", "OPEN", "FILLED", "CLOSED", name="vacancy_status", create_type=False
-    ),
+    "contract_type": postgresql.ENUM("PERMANENT", "FIXED_TERM", "SEASONAL", name="contract_type", create_type=False),
+    "vacancy_status": postgresql.ENUM("DRAFT", "OPEN", "FILLED", "CLOSED", name="vacancy_status", create_type=False),
     "contact_request_status": postgresql.ENUM(
         "PENDING", "ACCEPTED", "DECLINED", "EXPIRED", name="contact_request_status", create_type=False
     ),
@@ -157,23 +153,17 @@ def upgrade() -> None:
         sa.Column("village", sa.Text(), nullable=True),
         sa.Column("returned_on", sa.Date(), nullable=False),
         sa.Column("consent_to_search", sa.Boolean(), nullable=False),
-        sa.Column(
-            "consent_recorded_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
-        ),
+        sa.Column("consent_recorded_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("registered_by", sa.Text(), nullable=False),
         sa.Column("idempotency_key", sa.Text(), nullable=True),
         sa.Column("request_digest", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.CheckConstraint(
-            "phone ~ '^\\+855[0-9]{8,9}$'", name=op.f("ck_returnee_identities_phone_is_cambodian_e164")
-        ),
+        sa.CheckConstraint("phone ~ '^\\+855[0-9]{8,9}$'", name=op.f("ck_returnee_identities_phone_is_cambodian_e164")),
         sa.CheckConstraint("length(btrim(name)) > 0", name=op.f("ck_returnee_identities_name_not_blank")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_returnee_identities")),
         sa.UniqueConstraint("national_id", name=op.f("uq_returnee_identities_national_id")),
         sa.UniqueConstraint("phone", name=op.f("uq_returnee_identities_phone")),
-        sa.UniqueConstraint(
-            "registered_by", "idempotency_key", name="uq_returnee_identities_registered_by_key"
-        ),
+        sa.UniqueConstraint("registered_by", "idempotency_key", name="uq_returnee_identities_registered_by_key"),
     )
     op.create_table(
         "skills",
@@ -203,9 +193,7 @@ def upgrade() -> None:
             "province IS NULL OR employer_id IS NULL",
             name=op.f("ck_api_clients_only_ministry_clients_have_a_province"),
         ),
-        sa.ForeignKeyConstraint(
-            ["employer_id"], ["employers.id"], name=op.f("fk_api_clients_employer_id_employers")
-        ),
+        sa.ForeignKeyConstraint(["employer_id"], ["employers.id"], name=op.f("fk_api_clients_employer_id_employers")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_clients")),
         sa.UniqueConstraint("client_id", name=op.f("uq_api_clients_client_id")),
     )
@@ -261,9 +249,7 @@ def upgrade() -> None:
             "(role IN ('EMPLOYER_ADMIN', 'HIRING_MANAGER')) = (employer_id IS NOT NULL)",
             name=op.f("ck_users_employer_roles_belong_to_an_employer"),
         ),
-        sa.ForeignKeyConstraint(
-            ["employer_id"], ["employers.id"], name=op.f("fk_users_employer_id_employers")
-        ),
+        sa.ForeignKeyConstraint(["employer_id"], ["employers.id"], name=op.f("fk_users_employer_id_employers")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
     )
     op.create_index(op.f("ix_users_employer_id"), "users", ["employer_id"], unique=False)
@@ -310,30 +296,22 @@ def upgrade() -> None:
         ),
         sa.CheckConstraint("length(btrim(title)) > 0", name=op.f("ck_vacancies_title_not_blank")),
         sa.CheckConstraint("positions BETWEEN 1 AND 10000", name=op.f("ck_vacancies_positions_in_range")),
-        sa.CheckConstraint(
-            "positions_filled BETWEEN 0 AND positions", name=op.f("ck_vacancies_never_overfilled")
-        ),
+        sa.CheckConstraint("positions_filled BETWEEN 0 AND positions", name=op.f("ck_vacancies_never_overfilled")),
         sa.CheckConstraint(
             "wage_max_usd IS NULL OR wage_max_usd >= wage_min_usd",
             name=op.f("ck_vacancies_wage_range_ordered"),
         ),
         sa.CheckConstraint("wage_min_usd >= 0", name=op.f("ck_vacancies_wage_min_not_negative")),
-        sa.ForeignKeyConstraint(
-            ["employer_id"], ["employers.id"], name=op.f("fk_vacancies_employer_id_employers")
-        ),
+        sa.ForeignKeyConstraint(["employer_id"], ["employers.id"], name=op.f("fk_vacancies_employer_id_employers")),
         sa.ForeignKeyConstraint(
             ["occupation_code"], ["occupations.code"], name=op.f("fk_vacancies_occupation_code_occupations")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_vacancies")),
         sa.UniqueConstraint("employer_id", "id", name="uq_vacancies_employer_id_id"),
-        sa.UniqueConstraint(
-            "employer_id", "idempotency_key", name="uq_vacancies_employer_id_idempotency_key"
-        ),
+        sa.UniqueConstraint("employer_id", "idempotency_key", name="uq_vacancies_employer_id_idempotency_key"),
     )
     op.create_index("ix_vacancies_created_at_id", "vacancies", ["created_at", "id"], unique=False)
-    op.create_index(
-        "ix_vacancies_employer_id_created_at", "vacancies", ["employer_id", "created_at"], unique=False
-    )
+    op.create_index("ix_vacancies_employer_id_created_at", "vacancies", ["employer_id", "created_at"], unique=False)
     op.create_index("ix_vacancies_status_created_at", "vacancies", ["status", "created_at"], unique=False)
     op.create_table(
         "contact_requests",
@@ -396,9 +374,7 @@ def upgrade() -> None:
         sa.Column("void_reason", sa.Text(), nullable=True),
         sa.Column("idempotency_key", sa.Text(), nullable=True),
         sa.Column("request_digest", sa.Text(), nullable=True),
-        sa.CheckConstraint(
-            "(status = 'ENDED') = (ended_on IS NOT NULL)", name=op.f("ck_hires_ended_has_a_date")
-        ),
+        sa.CheckConstraint("(status = 'ENDED') = (ended_on IS NOT NULL)", name=op.f("ck_hires_ended_has_a_date")),
         sa.CheckConstraint(
             "(status = 'VOIDED') = (void_reason IS NOT NULL)", name=op.f("ck_hires_voided_has_a_reason")
         ),
@@ -416,9 +392,7 @@ def upgrade() -> None:
     op.create_index(op.f("ix_hires_employer_id"), "hires", ["employer_id"], unique=False)
     op.create_index("ix_hires_recorded_at_id", "hires", ["recorded_at", "id"], unique=False)
     op.create_index("ix_hires_vacancy_id_status", "hires", ["vacancy_id", "status"], unique=False)
-    op.create_index(
-        "uq_hires_employer_id_idempotency_key", "hires", ["employer_id", "idempotency_key"], unique=True
-    )
+    op.create_index("uq_hires_employer_id_idempotency_key", "hires", ["employer_id", "idempotency_key"], unique=True)
     op.create_index(
         "uq_hires_one_active_per_profile",
         "hires",
@@ -445,9 +419,7 @@ def upgrade() -> None:
             name=op.f("fk_profile_experience_profile_id_returnee_profiles"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "profile_id", "occupation_code", "abroad", name=op.f("pk_profile_experience")
-        ),
+        sa.PrimaryKeyConstraint("profile_id", "occupation_code", "abroad", name=op.f("pk_profile_experience")),
     )
     op.create_table(
         "profile_skills",
@@ -459,9 +431,7 @@ def upgrade() -> None:
             name=op.f("fk_profile_skills_profile_id_returnee_profiles"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["skill_code"], ["skills.code"], name=op.f("fk_profile_skills_skill_code_skills")
-        ),
+        sa.ForeignKeyConstraint(["skill_code"], ["skills.code"], name=op.f("fk_profile_skills_skill_code_skills")),
         sa.PrimaryKeyConstraint("profile_id", "skill_code", name=op.f("pk_profile_skills")),
     )
     op.create_index(op.f("ix_profile_skills_skill_code"), "profile_skills", ["skill_code"], unique=False)
@@ -481,9 +451,7 @@ def upgrade() -> None:
         "vacancy_skills",
         sa.Column("vacancy_id", sa.UUID(), nullable=False),
         sa.Column("skill_code", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["skill_code"], ["skills.code"], name=op.f("fk_vacancy_skills_skill_code_skills")
-        ),
+        sa.ForeignKeyConstraint(["skill_code"], ["skills.code"], name=op.f("fk_vacancy_skills_skill_code_skills")),
         sa.ForeignKeyConstraint(
             ["vacancy_id"],
             ["vacancies.id"],
@@ -520,9 +488,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_profile_skills_skill_code"), table_name="profile_skills")
     op.drop_table("profile_skills")
     op.drop_table("profile_experience")
-    op.drop_index(
-        "uq_hires_one_active_per_profile", table_name="hires", postgresql_where=sa.text("status = 'ACTIVE'")
-    )
+    op.drop_index("uq_hires_one_active_per_profile", table_name="hires", postgresql_where=sa.text("status = 'ACTIVE'"))
     op.drop_index("uq_hires_employer_id_idempotency_key", table_name="hires")
     op.drop_index("ix_hires_vacancy_id_status", table_name="hires")
     op.drop_index("ix_hires_recorded_at_id", table_name="hires")

@@ -1,0 +1,21 @@
+"""The code stays as the style guide asks: ruff-clean and formatted."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _ruff(*args: str, root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ruff", *args], cwd=root, capture_output=True, text=True)
+
+
+def test_the_code_passes_ruff(repo_root: Path) -> None:
+    result = _ruff("check", ".", root=repo_root)
+    assert result.returncode == 0, result.stdout
+
+
+def test_the_code_is_formatted(repo_root: Path) -> None:
+    result = _ruff("format", "--check", ".", root=repo_root)
+    assert result.returncode == 0, result.stdout
