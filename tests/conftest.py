@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,15 +29,20 @@ TAXONOMY_TABLES = {"skills", "occupations", "alembic_version"}
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_url() -> Iterator[str]:
     """A PostgreSQL server: DATABASE_URL's when it is set, else an embedded one in a temp directory."""
     if os.environ.get("DATABASE_URL"):
         yield os.environ["DATABASE_URL"]
         return
-    embedded = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
+    # Outside pytest's own temp tree, whose permissions and clean-up other pytest runs may touch.
+    data_dir = Path(tempfile.mkdtemp(prefix="karngar-test-"))
+    embedded = EmbeddedPostgres(data_dir)
     embedded.start("postgres")
-    yield embedded.url("postgres")
-    embedded.stop()
+    try:
+        yield embedded.url("postgres")
+    finally:
+        embedded.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def admin(url: str, statement: str) -> None:
