@@ -17,7 +17,6 @@ from authlib.oauth2.rfc6749.util import extract_basic_authorization, list_to_sco
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from joserfc.jwk import KeySet
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -27,7 +26,7 @@ from api.settings import Settings
 from auth.keys import SigningKeys
 from auth.passwords import verify_secret
 from auth.principal import ALL_SCOPES
-from db.accounts import ApiClient
+from db.accounts import ApiClient, active_api_client
 from db.engine import Database
 
 GRANT_TYPE = "client_credentials"
@@ -177,7 +176,7 @@ def _malformed(request: Request, fields: list[tuple[str, Any]], *, basic: bool) 
 
 async def _active_client(db: Database, client_id: str) -> ApiClient | None:
     async with db.read() as session:
-        return await session.scalar(select(ApiClient).where(ApiClient.client_id == client_id, ApiClient.is_active))
+        return await active_api_client(session, client_id)
 
 
 class ClientCredentialsMetadata(AuthorizationServerMetadata):

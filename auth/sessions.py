@@ -7,7 +7,6 @@ import json
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -15,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from api.settings import Settings
 from auth.passwords import verify_secret
 from auth.principal import ROLE_SCOPES, Principal
-from db.accounts import User, UserSession
+from db.accounts import User, active_user, end_session, start_session, user_of_session
 from db.engine import Database
 
 SESSION_COOKIE = "karngar_session"
@@ -30,26 +29,15 @@ async def login(request: Request) -> Response:
     db: Database = request.app.state.db
     settings: Settings = request.app.state.settings
     async with db.read() as session:
-        user = await session.scalar(
-            select(User).where(func.lower(User.username) == func.lower(username), User.is_active)
-        )
+        user = await active_user(session, username)
     # Always one argon2 verify (off the event loop), so an unknown username answers as slowly as a wrong password.
     if not await run_in_threadpool(verify_secret, user.password_hash if user else None, password) or user is None:
         return JSONResponse({"error": "invalid_credentials", "message": WRONG_CREDENTIALS}, status_code=401)
 
     token = secrets.token_urlsafe(32)
     async with db.write() as session:
-        # The table stays small without a cleaning job: each login sweeps its user's expired sessions.
-        await session.execute(
-            delete(UserSession).where(UserSession.user_id == user.id, UserSession.expires_at <= func.now())
-        )
-        session.add(
-            UserSession(
-                token_hash=_digest(token),
-                user_id=user.id,
-                expires_at=datetime.now(UTC) + timedelta(seconds=settings.session_ttl_seconds),
-            )
-        )
+        expires_at = datetime.now(UTC) + timedelta(seconds=settings.session_ttl_seconds)
+        await start_session(session, user.id, _digest(token), expires_at)
     response = JSONResponse({"user": _user_document(user)})
     response.set_cookie(
         SESSION_COOKIE,
@@ -68,7 +56,7 @@ async def logout(request: Request) -> Response:
     if token:
         db: Database = request.app.state.db
         async with db.write() as session:
-            await session.execute(delete(UserSession).where(UserSession.token_hash == _digest(token)))
+            await end_session(session, _digest(token))
     settings: Settings = request.app.state.settings
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/", secure=settings.secure_cookies, httponly=True, samesite="strict")
@@ -78,11 +66,7 @@ async def logout(request: Request) -> Response:
 async def principal_from_session(db: Database, token: str) -> Principal | None:
     """The logged-in user behind a session cookie; None when the session is unknown, expired or the user inactive."""
     async with db.read() as session:
-        user = await session.scalar(
-            select(User)
-            .join(UserSession, UserSession.user_id == User.id)
-            .where(UserSession.token_hash == _digest(token), UserSession.expires_at > func.now(), User.is_active)
-        )
+        user = await user_of_session(session, _digest(token))
     if user is None:
         return None
     return Principal(

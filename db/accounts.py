@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     SmallInteger,
     Text,
+    delete,
     func,
     select,
     text,
@@ -117,9 +118,30 @@ class UserSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-async def employer_by_id(session: AsyncSession, employer_id: uuid.UUID) -> Employer | None:
-    return await session.get(Employer, employer_id)
+async def active_api_client(session: AsyncSession, client_id: str) -> ApiClient | None:
+    return await session.scalar(select(ApiClient).where(ApiClient.client_id == client_id, ApiClient.is_active))
 
 
-async def employers_by_ids(session: AsyncSession, ids: list[uuid.UUID]) -> list[Employer]:
-    return list((await session.scalars(select(Employer).where(Employer.id.in_(ids)))).all())
+async def active_user(session: AsyncSession, username: str) -> User | None:
+    return await session.scalar(select(User).where(func.lower(User.username) == func.lower(username), User.is_active))
+
+
+async def start_session(session: AsyncSession, user_id: uuid.UUID, token_hash: str, expires_at: datetime) -> None:
+    # The table stays small without a cleaning job: each login sweeps its user's expired sessions.
+    await session.execute(
+        delete(UserSession).where(UserSession.user_id == user_id, UserSession.expires_at <= func.now())
+    )
+    session.add(UserSession(token_hash=token_hash, user_id=user_id, expires_at=expires_at))
+
+
+async def end_session(session: AsyncSession, token_hash: str) -> None:
+    await session.execute(delete(UserSession).where(UserSession.token_hash == token_hash))
+
+
+async def user_of_session(session: AsyncSession, token_hash: str) -> User | None:
+    """The active user behind an unexpired session."""
+    return await session.scalar(
+        select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.token_hash == token_hash, UserSession.expires_at > func.now(), User.is_active)
+    )
