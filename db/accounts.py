@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ARRAY,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
@@ -16,6 +18,7 @@ from sqlalchemy import (
     Text,
     delete,
     func,
+    or_,
     select,
     text,
 )
@@ -118,12 +121,25 @@ class UserSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+def _not_suspended(employer_id: Any) -> ColumnElement[bool]:
+    """Ministry accounts, or accounts of an employer the ministry has not suspended."""
+    return or_(employer_id.is_(None), employer_id.in_(select(Employer.id).where(Employer.status == "ACTIVE")))
+
+
 async def active_api_client(session: AsyncSession, client_id: str) -> ApiClient | None:
-    return await session.scalar(select(ApiClient).where(ApiClient.client_id == client_id, ApiClient.is_active))
+    return await session.scalar(
+        select(ApiClient).where(
+            ApiClient.client_id == client_id, ApiClient.is_active, _not_suspended(ApiClient.employer_id)
+        )
+    )
 
 
 async def active_user(session: AsyncSession, username: str) -> User | None:
-    return await session.scalar(select(User).where(func.lower(User.username) == func.lower(username), User.is_active))
+    return await session.scalar(
+        select(User).where(
+            func.lower(User.username) == func.lower(username), User.is_active, _not_suspended(User.employer_id)
+        )
+    )
 
 
 async def start_session(session: AsyncSession, user_id: uuid.UUID, token_hash: str, expires_at: datetime) -> None:
@@ -143,5 +159,10 @@ async def user_of_session(session: AsyncSession, token_hash: str) -> User | None
     return await session.scalar(
         select(User)
         .join(UserSession, UserSession.user_id == User.id)
-        .where(UserSession.token_hash == token_hash, UserSession.expires_at > func.now(), User.is_active)
+        .where(
+            UserSession.token_hash == token_hash,
+            UserSession.expires_at > func.now(),
+            User.is_active,
+            _not_suspended(User.employer_id),
+        )
     )

@@ -23,7 +23,7 @@ from api.settings import Settings
 from auth.keys import SigningKeys
 from auth.passwords import verify_secret
 from auth.principal import EMPLOYER_SCOPES, MINISTRY_SCOPES
-from db.accounts import ApiClient, UserSession
+from db.accounts import ApiClient, Employer, UserSession
 from db.engine import Database
 from db.enums import Role
 from tests.factories import Factory
@@ -484,3 +484,25 @@ async def test_an_expired_session_is_simply_unauthenticated(
 
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == 'Bearer realm="karngar"'
+
+
+async def test_a_suspended_employers_clients_and_users_are_refused(
+    client: httpx.AsyncClient, make: Factory, db: Database
+) -> None:
+    employer = await make.employer()
+    client_id, secret = await make.api_client(employer)
+    username, password = await make.user(Role.HIRING_MANAGER, employer=employer)
+    login = await client.post("/auth/login", json={"username": username, "password": password})
+    assert login.status_code == 200
+    cookie = login.cookies["karngar_session"]
+
+    async with db.write() as session:
+        await session.execute(update(Employer).where(Employer.id == employer.id).values(status="SUSPENDED"))
+
+    token = await client.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret))
+    assert (token.status_code, token.json()["error"]) == (401, "invalid_client")
+    again = await client.post("/auth/login", json={"username": username, "password": password})
+    assert again.status_code == 401
+    client.cookies.clear()
+    viewer = await client.post("/graphql", json={"query": "{ viewer { name } }"}, cookies={"karngar_session": cookie})
+    assert viewer.status_code == 401
