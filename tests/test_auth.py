@@ -504,5 +504,6 @@ async def test_a_suspended_employers_clients_and_users_are_refused(
     again = await client.post("/auth/login", json={"username": username, "password": password})
     assert again.status_code == 401
     client.cookies.clear()
-    viewer = await client.post("/graphql", json={"query": "{ viewer { name } }"}, cookies={"karngar_session": cookie})
+    client.cookies.set("karngar_session", cookie)
+    viewer = await client.post("/graphql", json={"query": "{ viewer { name } }"})
     assert viewer.status_code == 401
