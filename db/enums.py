@@ -48,11 +48,20 @@ class Province(enum.StrEnum):
 
 
 class AgeBand(enum.StrEnum):
+    # Cambodian law lets 15- to 17-year-olds do light work; the contract's bands start at 18.
+    AGE_15_17 = "AGE_15_17"
     AGE_18_24 = "AGE_18_24"
     AGE_25_34 = "AGE_25_34"
     AGE_35_44 = "AGE_35_44"
     AGE_45_54 = "AGE_45_54"
     AGE_55_PLUS = "AGE_55_PLUS"
+
+    @classmethod
+    def of_age(cls, years: int) -> AgeBand:
+        for upper, band in ((17, cls.AGE_15_17), (24, cls.AGE_18_24), (34, cls.AGE_25_34), (44, cls.AGE_35_44)):
+            if years <= upper:
+                return band
+        return cls.AGE_45_54 if years <= 54 else cls.AGE_55_PLUS
 
 
 class Sex(enum.StrEnum):

@@ -7,9 +7,12 @@ from collections import defaultdict
 
 from sqlalchemy import select
 
+from db import anonymity
 from db.accounts import Employer
+from db.anonymity import AnonymisedProfile
 from db.catalog import Occupation, Skill
 from db.engine import Database
+from db.returnees import ProfileExperience
 from db.vacancies import VacancySkill
 
 
@@ -37,3 +40,27 @@ async def skills_by_vacancy_id(db: Database, ids: list[uuid.UUID]) -> list[list[
         for vacancy_id, skill in rows:
             by_vacancy[vacancy_id].append(skill)
     return [by_vacancy.get(i, []) for i in ids]
+
+
+async def anonymised_profiles_by_id(db: Database, ids: list[uuid.UUID]) -> list[AnonymisedProfile | None]:
+    async with db.read() as session:
+        return await anonymity.anonymised_profiles_by_id(session, ids)
+
+
+async def experience_by_profile_id(db: Database, ids: list[uuid.UUID]) -> list[list[ProfileExperience]]:
+    async with db.read() as session:
+        rows = await session.scalars(
+            select(ProfileExperience)
+            .where(ProfileExperience.profile_id.in_(ids))
+            .order_by(ProfileExperience.years.desc(), ProfileExperience.occupation_code)
+        )
+        by_profile: dict[uuid.UUID, list[ProfileExperience]] = defaultdict(list)
+        for experience in rows:
+            by_profile[experience.profile_id].append(experience)
+    return [by_profile.get(i, []) for i in ids]
+
+
+async def skills_by_code(db: Database, codes: list[str]) -> list[Skill | None]:
+    async with db.read() as session:
+        rows = {s.code: s for s in await session.scalars(select(Skill).where(Skill.code.in_(codes)))}
+    return [rows.get(c) for c in codes]

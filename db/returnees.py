@@ -11,10 +11,12 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -24,6 +26,7 @@ from db.base import Base, created_at_column, pg_enum, sql_in_list
 from db.enums import AgeBand, EducationLevel, Province, Sector, Sex
 
 SEX_ENUM = pg_enum(Sex, "sex")
+AGE_BAND_ENUM = pg_enum(AgeBand, "age_band")
 
 
 class ReturneeIdentity(Base):
@@ -61,6 +64,17 @@ class ReturneeProfile(Base):
     __tablename__ = "returnee_profiles"
     __table_args__ = (
         CheckConstraint("return_month = date_trunc('month', return_month)::date", name="return_month_is_a_month"),
+        Index("ix_returnee_profiles_skill_codes", "skill_codes", postgresql_using="gin"),
+        Index("ix_returnee_profiles_occupation_codes", "occupation_codes", postgresql_using="gin"),
+        Index("ix_returnee_profiles_preferred_provinces", "preferred_provinces", postgresql_using="gin"),
+        Index(
+            "ix_returnee_profiles_searchable_province_available",
+            "province",
+            "available_from",
+            "id",
+            postgresql_where=text("searchable"),
+        ),
+        Index("ix_returnee_profiles_searchable_available", "available_from", "id", postgresql_where=text("searchable")),
         CheckConstraint(
             f"preferred_provinces <@ ARRAY[{sql_in_list(Province)}]::text[]", name="preferred_provinces_known"
         ),
@@ -70,7 +84,7 @@ class ReturneeProfile(Base):
     identity_id: Mapped[uuid.UUID] = mapped_column(
         UUID, ForeignKey("returnee_identities.id", ondelete="CASCADE"), unique=True
     )
-    age_band: Mapped[AgeBand] = mapped_column(pg_enum(AgeBand, "age_band"))
+    age_band: Mapped[AgeBand] = mapped_column(AGE_BAND_ENUM)
     sex: Mapped[Sex] = mapped_column(SEX_ENUM)
     province: Mapped[Province] = mapped_column(PROVINCE_ENUM)
     return_month: Mapped[date] = mapped_column(Date)
@@ -79,17 +93,29 @@ class ReturneeProfile(Base):
     preferred_provinces: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
     certifications: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
     languages: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    # Denormalised for search (GIN-indexed); skill and occupation codes are checked against the
+    # taxonomy when a profile is written. experience holds the years behind occupation_codes.
+    skill_codes: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    occupation_codes: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    experience_sectors: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
     searchable: Mapped[bool] = mapped_column(Boolean)
+    """The returnee consents to be found by employers; withdrawing consent hides the profile at once."""
+    is_available: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    """False while the returnee holds an active hire; kept by the hire use cases in their transaction."""
     created_at: Mapped[datetime] = created_at_column()
 
 
-class ProfileSkill(Base):
-    __tablename__ = "profile_skills"
+class ProfileGroupCount(Base):
+    """How many registered returnees share each (age band, sex, province, return month); kept by a trigger."""
 
-    profile_id: Mapped[uuid.UUID] = mapped_column(
-        UUID, ForeignKey("returnee_profiles.id", ondelete="CASCADE"), primary_key=True
-    )
-    skill_code: Mapped[str] = mapped_column(Text, ForeignKey("skills.code"), primary_key=True, index=True)
+    __tablename__ = "profile_group_counts"
+    __table_args__ = (CheckConstraint("registered >= 0", name="registered_not_negative"),)
+
+    age_band: Mapped[AgeBand] = mapped_column(AGE_BAND_ENUM, primary_key=True)
+    sex: Mapped[Sex] = mapped_column(SEX_ENUM, primary_key=True)
+    province: Mapped[Province] = mapped_column(PROVINCE_ENUM, primary_key=True)
+    return_month: Mapped[date] = mapped_column(Date, primary_key=True)
+    registered: Mapped[int] = mapped_column(Integer)
 
 
 class ProfileExperience(Base):

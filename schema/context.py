@@ -14,8 +14,10 @@ from api.settings import Settings
 from auth.principal import Principal
 from db import loaders
 from db.accounts import Employer
+from db.anonymity import AnonymisedProfile
 from db.catalog import Occupation, Skill
 from db.engine import Database
+from db.returnees import ProfileExperience
 
 
 @dataclass
@@ -23,6 +25,9 @@ class Loaders:
     employer_by_id: DataLoader[uuid.UUID, Employer | None]
     occupation_by_code: DataLoader[str, Occupation | None]
     skills_by_vacancy_id: DataLoader[uuid.UUID, list[Skill]]
+    skill_by_code: DataLoader[str, Skill | None]
+    profile_by_id: DataLoader[uuid.UUID, AnonymisedProfile | None]
+    experience_by_profile_id: DataLoader[uuid.UUID, list[ProfileExperience]]
 
     @classmethod
     def for_request(cls, db: Database) -> Loaders:
@@ -30,6 +35,9 @@ class Loaders:
             employer_by_id=DataLoader(partial(loaders.employers_by_id, db)),
             occupation_by_code=DataLoader(partial(loaders.occupations_by_code, db)),
             skills_by_vacancy_id=DataLoader(partial(loaders.skills_by_vacancy_id, db)),
+            skill_by_code=DataLoader(partial(loaders.skills_by_code, db)),
+            profile_by_id=DataLoader(partial(loaders.anonymised_profiles_by_id, db)),
+            experience_by_profile_id=DataLoader(partial(loaders.experience_by_profile_id, db)),
         )
 
 

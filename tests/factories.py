@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import itertools
+import random
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import httpx
 
 from auth.principal import EMPLOYER_SCOPES, MINISTRY_SCOPES
 from db.accounts import Employer
+from db.catalog import Occupation
 from db.engine import Database
-from db.enums import Province, Role, Sector
+from db.enums import AgeBand, EducationLevel, Province, Role, Sector, Sex
+from db.returnees import ProfileExperience, ReturneeIdentity, ReturneeProfile
 from resolvers.accounts import ensure_employer, set_api_client, set_user
 
 _numbers = itertools.count(1)
@@ -77,6 +81,73 @@ class Factory:
                 province=province,
             )
         return username, password
+
+    async def profile(
+        self,
+        *,
+        province: Province = Province.BATTAMBANG,
+        sex: Sex = Sex.FEMALE,
+        age_band: AgeBand = AgeBand.AGE_25_34,
+        return_month: date = date(2026, 3, 1),
+        skills: list[str] | None = None,
+        experience: list[tuple[str, int, bool]] | None = None,
+        available_from: date = date(2026, 12, 1),
+        preferred_provinces: list[Province] | None = None,
+        education: EducationLevel = EducationLevel.PRIMARY,
+        languages: list[str] | None = None,
+        searchable: bool = True,
+        name: str = "Sok Dara",
+        phone: str | None = None,
+    ) -> uuid.UUID:
+        """A registered returnee (identity and profile) written straight to the tables; returns the profile id.
+
+        experience is a list of (ISCO occupation code, years, abroad)."""
+        experience = [("8153", 3, True)] if experience is None else experience
+        async with self.db.write() as session:
+            sectors = {
+                code: (await session.get(Occupation, code)).sectors  # type: ignore[union-attr]
+                for code, _, _ in experience
+            }
+            identity = ReturneeIdentity(
+                name=name,
+                sex=sex,
+                date_of_birth=date(1990, 1, 1),
+                phone=phone or f"+8551{random.randrange(10**7, 10**8)}",
+                province=province,
+                returned_on=return_month,
+                consent_to_search=searchable,
+                registered_by="test",
+            )
+            session.add(identity)
+            await session.flush()
+            profile = ReturneeProfile(
+                identity_id=identity.id,
+                age_band=age_band,
+                sex=sex,
+                province=province,
+                return_month=return_month.replace(day=1),
+                education_level=education,
+                available_from=available_from,
+                preferred_provinces=[p.value for p in preferred_provinces or []],
+                languages=languages or ["km"],
+                skill_codes=skills if skills is not None else ["textile.single-needle-sewing"],
+                occupation_codes=sorted({code for code, _, _ in experience}),
+                experience_sectors=sorted({s for code, _, _ in experience for s in sectors[code][:1]}),
+                searchable=searchable,
+            )
+            session.add(profile)
+            await session.flush()
+            session.add_all(
+                ProfileExperience(
+                    profile_id=profile.id,
+                    occupation_code=code,
+                    years=years,
+                    abroad=abroad,
+                    sector=Sector(sectors[code][0]) if len(sectors[code]) == 1 else None,
+                )
+                for code, years, abroad in experience
+            )
+            return profile.id
 
     async def token(self, client_id: str, secret: str, scope: str | None = None) -> str:
         form = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}

@@ -51,7 +51,14 @@ ENUMS = {
     "employer_status": postgresql.ENUM("ACTIVE", "SUSPENDED", name="employer_status", create_type=False),
     "sex": postgresql.ENUM("FEMALE", "MALE", name="sex", create_type=False),
     "age_band": postgresql.ENUM(
-        "AGE_18_24", "AGE_25_34", "AGE_35_44", "AGE_45_54", "AGE_55_PLUS", name="age_band", create_type=False
+        "AGE_15_17",
+        "AGE_18_24",
+        "AGE_25_34",
+        "AGE_35_44",
+        "AGE_45_54",
+        "AGE_55_PLUS",
+        name="age_band",
+        create_type=False,
     ),
     "education_level": postgresql.ENUM(
         "NONE",
