@@ -1,24 +1,42 @@
 """What an employer may see of a returnee: the anonymised profile, generalised until k others share it.
 
-No identity column is ever selected here. Quasi-identifiers (age band, sex, province, return month)
-are coarsened per profile, in order, until at least K registered returnees share what is shown:
-return month → quarter → year, then sex withheld, then age band withheld. Province always shows.
+No identity column is ever selected here. Each profile's quasi-identifiers (age band, sex, province,
+return month) are shown at the disclosure level of its group, which a trigger keeps in
+profile_group_counts (migration 0003): return month → quarter → year, then sex withheld, then age
+band withheld, until at least five registered returnees share what is shown. Province always shows.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, extract, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import AgeBand, EducationLevel, Province, Sex
 from db.returnees import ProfileGroupCount, ReturneeProfile
 
-K = 5
+MONTH, QUARTER, YEAR, WITHOUT_SEX, WITHOUT_AGE_BAND = range(5)
+
+# The only profile columns an employer-facing query may select; the group's disclosure level comes along.
+ANONYMISED_COLUMNS = (
+    ReturneeProfile.id,
+    ReturneeProfile.age_band,
+    ReturneeProfile.sex,
+    ReturneeProfile.province,
+    ReturneeProfile.return_month,
+    ReturneeProfile.skill_codes,
+    ReturneeProfile.certifications,
+    ReturneeProfile.languages,
+    ReturneeProfile.education_level,
+    ReturneeProfile.available_from,
+    ReturneeProfile.preferred_provinces,
+    ReturneeProfile.is_available,
+    ReturneeProfile.searchable,
+    ProfileGroupCount.disclosure,
+)
 
 
 @dataclass(frozen=True)
@@ -38,80 +56,52 @@ class AnonymisedProfile:
     searchable: bool
 
 
-GroupKey = tuple[AgeBand, Sex, Province, date]
+def returned_in(month: date, level: int) -> str:
+    if level == MONTH:
+        return f"{month.year}-{month.month:02d}"
+    if level == QUARTER:
+        return f"{month.year}-Q{(month.month - 1) // 3 + 1}"
+    return str(month.year)
 
 
-def disclose(key: GroupKey, counts: dict[GroupKey, int]) -> tuple[AgeBand | None, Sex | None, str]:
-    """The coarsest-needed (age band, sex, return period) for one profile, given its (province, year) counts."""
-    age_band, sex, province, month = key
-    same_year = {k: n for k, n in counts.items() if k[2] == province and k[3].year == month.year}
-    quarter = (month.month - 1) // 3
-
-    def shared(match_age: bool, match_sex: bool, period: str) -> int:
-        return sum(
-            n
-            for (a, s, _, m), n in same_year.items()
-            if (not match_age or a == age_band)
-            and (not match_sex or s == sex)
-            and (period == "year" or (period == "quarter" and (m.month - 1) // 3 == quarter) or m == month)
-        )
-
-    if shared(True, True, "month") >= K:
-        return age_band, sex, f"{month.year}-{month.month:02d}"
-    if shared(True, True, "quarter") >= K:
-        return age_band, sex, f"{month.year}-Q{quarter + 1}"
-    if shared(True, True, "year") >= K:
-        return age_band, sex, str(month.year)
-    if shared(True, False, "year") >= K:
-        return age_band, None, str(month.year)
-    return None, None, str(month.year)
+def anonymised_profiles() -> Select[tuple[object, ...]]:
+    """Profiles joined to their group's disclosure level, selecting nothing else."""
+    return select(*ANONYMISED_COLUMNS).join(
+        ProfileGroupCount,
+        (ProfileGroupCount.age_band == ReturneeProfile.age_band)
+        & (ProfileGroupCount.sex == ReturneeProfile.sex)
+        & (ProfileGroupCount.province == ReturneeProfile.province)
+        & (ProfileGroupCount.return_month == ReturneeProfile.return_month),
+    )
 
 
-async def anonymise(session: AsyncSession, profiles: list[ReturneeProfile]) -> list[AnonymisedProfile]:
-    """Anonymised views of `profiles`, with one query for the group counts they need."""
-    years = {(p.province, p.return_month.year) for p in profiles}
-    counts: dict[GroupKey, int] = defaultdict(int)
-    if years:
-        rows = await session.execute(
-            select(ProfileGroupCount).where(
-                or_(
-                    *(
-                        and_(
-                            ProfileGroupCount.province == province,
-                            extract("year", ProfileGroupCount.return_month) == year,
-                        )
-                        for province, year in years
-                    )
-                )
-            )
-        )
-        for (row,) in rows:
-            counts[(row.age_band, row.sex, row.province, row.return_month)] = row.registered
-    views = []
-    for p in profiles:
-        age_band, sex, returned_in = disclose((p.age_band, p.sex, p.province, p.return_month), counts)
-        views.append(
-            AnonymisedProfile(
-                id=p.id,
-                age_band=age_band,
-                sex=sex,
-                province=p.province,
-                returned_in=returned_in,
-                skill_codes=list(p.skill_codes),
-                certifications=list(p.certifications),
-                languages=list(p.languages),
-                education_level=p.education_level,
-                available_from=p.available_from,
-                preferred_provinces=list(p.preferred_provinces),
-                is_available=p.is_available,
-                searchable=p.searchable,
-            )
-        )
-    return views
+def to_view(row: object) -> AnonymisedProfile:
+    """One row of `anonymised_profiles()` as what an employer sees."""
+    level: int = row.disclosure  # type: ignore[attr-defined]
+    return AnonymisedProfile(
+        id=row.id,  # type: ignore[attr-defined]
+        age_band=row.age_band if level < WITHOUT_AGE_BAND else None,  # type: ignore[attr-defined]
+        sex=row.sex if level < WITHOUT_SEX else None,  # type: ignore[attr-defined]
+        province=row.province,  # type: ignore[attr-defined]
+        returned_in=returned_in(row.return_month, level),  # type: ignore[attr-defined]
+        skill_codes=list(row.skill_codes),  # type: ignore[attr-defined]
+        certifications=list(row.certifications),  # type: ignore[attr-defined]
+        languages=list(row.languages),  # type: ignore[attr-defined]
+        education_level=row.education_level,  # type: ignore[attr-defined]
+        available_from=row.available_from,  # type: ignore[attr-defined]
+        preferred_provinces=list(row.preferred_provinces),  # type: ignore[attr-defined]
+        is_available=row.is_available,  # type: ignore[attr-defined]
+        searchable=row.searchable,  # type: ignore[attr-defined]
+    )
 
 
 async def anonymised_profiles_by_id(session: AsyncSession, ids: list[uuid.UUID]) -> list[AnonymisedProfile | None]:
-    rows = {p.id: p for p in await session.scalars(select(ReturneeProfile).where(ReturneeProfile.id.in_(ids)))}
-    found = await anonymise(session, [rows[i] for i in ids if i in rows])
-    by_id = {v.id: v for v in found}
+    rows = await session.execute(anonymised_profiles().where(ReturneeProfile.id.in_(ids)))
+    by_id = {view.id: view for view in map(to_view, rows)}
     return [by_id.get(i) for i in ids]
+
+
+async def anonymise(session: AsyncSession, profiles: list[ReturneeProfile]) -> list[AnonymisedProfile]:
+    """Anonymised views of profiles already loaded (e.g. just registered), in the same order."""
+    views = await anonymised_profiles_by_id(session, [p.id for p in profiles])
+    return [v for v in views if v is not None]

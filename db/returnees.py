@@ -6,19 +6,19 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
-    ARRAY,
     Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     Text,
     UniqueConstraint,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.accounts import PROVINCE_ENUM, SECTOR_ENUM
@@ -109,13 +109,18 @@ class ProfileGroupCount(Base):
     """How many registered returnees share each (age band, sex, province, return month); kept by a trigger."""
 
     __tablename__ = "profile_group_counts"
-    __table_args__ = (CheckConstraint("registered >= 0", name="registered_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("registered >= 0", name="registered_not_negative"),
+        CheckConstraint("disclosure BETWEEN 0 AND 4", name="disclosure_level"),
+    )
 
     age_band: Mapped[AgeBand] = mapped_column(AGE_BAND_ENUM, primary_key=True)
     sex: Mapped[Sex] = mapped_column(SEX_ENUM, primary_key=True)
     province: Mapped[Province] = mapped_column(PROVINCE_ENUM, primary_key=True)
     return_month: Mapped[date] = mapped_column(Date, primary_key=True)
     registered: Mapped[int] = mapped_column(Integer)
+    disclosure: Mapped[int] = mapped_column(SmallInteger)
+    """How coarsely this group's profiles are shown (see db/anonymity.py); computed by the trigger."""
 
 
 class ProfileExperience(Base):

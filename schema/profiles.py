@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import datetime
+import enum
+from collections.abc import Awaitable, Callable
+from functools import partial
 
 import strawberry
 
 from db.anonymity import AnonymisedProfile
+from db.pagination import InvalidCursor
+from db.search import ProfileSearch, RankedPage
+from resolvers import profiles as use_cases
+from resolvers.errors import Forbidden
 from schema.catalog import Occupation, Skill
-from schema.common import AgeBand, EducationLevel, Node, PageInfo, Province, Sector, Sex, to_global_id
+from schema.common import (
+    AgeBand,
+    ApiError,
+    EducationLevel,
+    Node,
+    PageInfo,
+    Province,
+    Sector,
+    Sex,
+    check_page_size,
+    to_global_id,
+)
 from schema.context import Info
 
 
@@ -80,10 +98,31 @@ class ReturneeProfile(Node):
         ]
 
 
+@strawberry.enum(description="A part of how well a candidate fits a vacancy.")
+class MatchFactor(enum.Enum):
+    SKILLS = "skills"
+    OCCUPATION = "occupation"
+    SECTOR = "sector"
+    PROVINCE = "province"
+    AVAILABILITY = "availability"
+    OCCUPATIONS = "occupations"
+
+
+@strawberry.type(
+    description="One part of a ranking score, so that a person can see why a candidate ranks where it does."
+)
+class MatchReason:
+    factor: MatchFactor
+    points: int
+    max_points: int | None = strawberry.field(description="The most this factor can give; null in plain searches.")
+
+
 @strawberry.type
 class ReturneeProfileEdge:
     cursor: str
     node: ReturneeProfile
+    score: int = strawberry.field(description="Best match first. 0 when neither skills nor occupations are asked for.")
+    match_reasons: list[MatchReason] = strawberry.field(description="The parts of the score, largest first.")
 
 
 @strawberry.type
@@ -91,3 +130,100 @@ class ReturneeProfileConnection:
     edges: list[ReturneeProfileEdge]
     page_info: PageInfo
     total_count: int
+
+    @classmethod
+    def from_page(cls, page: RankedPage, weights: dict[str, int] | None = None) -> ReturneeProfileConnection:
+        edges = [
+            ReturneeProfileEdge(
+                cursor=row.cursor,
+                node=ReturneeProfile.from_view(row.profile),
+                score=row.score,
+                match_reasons=sorted(
+                    (
+                        MatchReason(factor=MatchFactor(name), points=points, max_points=(weights or {}).get(name))
+                        for name, points in row.parts.items()
+                    ),
+                    key=lambda reason: -reason.points,
+                ),
+            )
+            for row in page.rows
+        ]
+        info = PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        )
+        return cls(edges=edges, page_info=info, total_count=page.total)
+
+
+@strawberry.enum
+class MatchMode(enum.Enum):
+    ANY = "ANY"
+    ALL = "ALL"
+
+
+@strawberry.input
+class ProfileFilter:
+    sectors: list[Sector] | None = None  # type: ignore[valid-type]
+    skills: list[str] | None = None
+    skills_match: MatchMode | None = MatchMode.ANY
+    occupations: list[str] | None = None
+    provinces: list[Province] | None = strawberry.field(  # type: ignore[valid-type]
+        default=None,
+        description="Profiles in these provinces, and (unless includeWillingToRelocate is false) profiles willing"
+        " to work there.",
+    )
+    include_willing_to_relocate: bool | None = True
+    age_bands: list[AgeBand] | None = None  # type: ignore[valid-type]
+    sex: Sex | None = None  # type: ignore[valid-type]
+    available_by: datetime.date | None = None
+    languages: list[str] | None = None
+    education_at_least: EducationLevel | None = None  # type: ignore[valid-type]
+    only_available: bool | None = True
+
+    def to_search(self) -> ProfileSearch:
+        return ProfileSearch(
+            sectors=list(self.sectors or []),
+            skills=list(self.skills or []),
+            all_skills=self.skills_match == MatchMode.ALL,
+            occupations=list(self.occupations or []),
+            provinces=list(self.provinces or []),
+            include_willing_to_relocate=self.include_willing_to_relocate is not False,
+            age_bands=list(self.age_bands or []),
+            sex=self.sex,
+            available_by=self.available_by,
+            languages=list(self.languages or []),
+            education_at_least=self.education_at_least,
+            only_available=self.only_available is not False,
+        )
+
+
+def wants_total(info: Info) -> bool:
+    """totalCount costs a second query over every match: run it only when it was asked for."""
+    return any(f.name == "totalCount" for f in info.selected_fields[0].selections if hasattr(f, "name"))
+
+
+async def profile_page(
+    info: Info, load: Callable[..., Awaitable[RankedPage]], first: int | None, after: str | None
+) -> RankedPage:
+    try:
+        return await load(first=check_page_size(first), after=after, with_total=wants_total(info))
+    except InvalidCursor as exc:
+        raise ApiError(str(exc), "BAD_USER_INPUT") from exc
+    except Forbidden as exc:
+        raise ApiError(str(exc), "FORBIDDEN") from exc
+
+
+@strawberry.type
+class ProfileQuery:
+    @strawberry.field(
+        description="Anonymised profiles of consenting returnees, best match first when skills or"
+        " occupations are asked for, then most recently available."
+    )
+    async def returnee_profiles(
+        self, info: Info, filter: ProfileFilter | None = None, first: int | None = 20, after: str | None = None
+    ) -> ReturneeProfileConnection:
+        search = (filter or ProfileFilter()).to_search()
+        load = partial(use_cases.search_profiles, info.context.db, info.context.principal, search)
+        return ReturneeProfileConnection.from_page(await profile_page(info, load, first, after))

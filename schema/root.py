@@ -9,6 +9,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.tools import merge_types
 
+from resolvers import profiles as profile_use_cases
 from resolvers import vacancies as vacancy_use_cases
 from resolvers.accounts import get_employer
 from resolvers.errors import Forbidden
@@ -16,6 +17,7 @@ from schema.accounts import AccountsQuery, Employer
 from schema.catalog import CatalogQuery
 from schema.common import AgeBand, ApiError, EducationLevel, Node, Sex, parse_global_id, uuid_of
 from schema.context import Info
+from schema.profiles import ProfileQuery, ReturneeProfile
 from schema.vacancies import Vacancy, VacancyMutation, VacancyQuery
 
 
@@ -34,6 +36,9 @@ class NodeQuery:
             if type_name == "Vacancy":
                 vacancy = await vacancy_use_cases.get_vacancy(info.context.db, info.context.principal, raw_id)
                 return Vacancy.from_model(vacancy) if vacancy else None
+            if type_name == "ReturneeProfile":
+                profile = await profile_use_cases.get_profile(info.context.db, info.context.principal, raw_id)
+                return ReturneeProfile.from_view(profile) if profile else None
             if type_name == "Employer":
                 employer = await get_employer(info.context.db, info.context.principal, raw_id)
                 return Employer.from_model(employer) if employer else None
@@ -42,7 +47,7 @@ class NodeQuery:
         raise ApiError("This is not an id this API gave out.", "BAD_USER_INPUT")
 
 
-Query = merge_types("Query", (NodeQuery, AccountsQuery, CatalogQuery, VacancyQuery))
+Query = merge_types("Query", (NodeQuery, AccountsQuery, CatalogQuery, VacancyQuery, ProfileQuery))
 Mutation = merge_types("Mutation", (VacancyMutation,))
 
 
@@ -55,7 +60,7 @@ def should_mask(error: GraphQLError) -> bool:
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    types=[Employer, Vacancy, AgeBand, Sex, EducationLevel],
+    types=[Employer, Vacancy, ReturneeProfile, AgeBand, Sex, EducationLevel],
     extensions=[lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error.")],
 )
 

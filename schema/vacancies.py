@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime
 import uuid
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import strawberry
 
 from db import vacancies as db_vacancies
 from db.pagination import InvalidCursor, Page
+from db.search import MATCH_WEIGHTS
+from resolvers import profiles as profile_use_cases
 from resolvers import vacancies as use_cases
 from resolvers.errors import Forbidden
 from resolvers.errors import UserError as DomainUserError
@@ -34,6 +37,7 @@ from schema.common import (
     uuid_of,
 )
 from schema.context import Info
+from schema.profiles import ReturneeProfileConnection, profile_page
 
 
 @strawberry.type
@@ -96,6 +100,17 @@ class Vacancy(Node):
     @strawberry.field
     async def required_skills(self, info: Info) -> list[Skill]:
         return [Skill.from_model(s) for s in await info.context.loaders.skills_by_vacancy_id.load(self.model.id)]
+
+    @strawberry.field(
+        description="Available anonymised profiles ranked by fit: skills, occupation, sector, province or"
+        " willingness to relocate, availability. Each edge explains its score in matchReasons."
+    )
+    async def matching_profiles(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> ReturneeProfileConnection:
+        load = partial(profile_use_cases.matching_profiles, info.context.db, info.context.principal, self.model)
+        page = await profile_page(info, load, first, after)
+        return ReturneeProfileConnection.from_page(page, MATCH_WEIGHTS)
 
 
 @strawberry.type

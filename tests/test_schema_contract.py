@@ -45,11 +45,15 @@ IMPLEMENTED_TYPES = {
     "VacancyPayload",
     "Query",
     "Mutation",
+    "ReturneeProfile",
+    "Experience",
+    "ReturneeProfileEdge",
+    "ReturneeProfileConnection",
+    "ProfileFilter",
+    "MatchMode",
 }
 NOT_YET = {
-    "Vacancy.matchingProfiles",
     "Vacancy.hires",
-    "Query.returneeProfiles",
     "Query.contactRequests",
     "Query.hires",
     "Query.placementStatistics",

@@ -25,7 +25,9 @@ def upgrade() -> None:
         sa.Column("province", postgresql.ENUM(name="province", create_type=False), nullable=False),
         sa.Column("return_month", sa.Date(), nullable=False),
         sa.Column("registered", sa.Integer(), nullable=False),
+        sa.Column("disclosure", sa.SmallInteger(), nullable=False),
         sa.CheckConstraint("registered >= 0", name=op.f("ck_profile_group_counts_registered_not_negative")),
+        sa.CheckConstraint("disclosure BETWEEN 0 AND 4", name=op.f("ck_profile_group_counts_disclosure_level")),
         sa.PrimaryKeyConstraint("age_band", "sex", "province", "return_month", name=op.f("pk_profile_group_counts")),
     )
     op.drop_index(op.f("ix_profile_skills_skill_code"), table_name="profile_skills")
@@ -72,24 +74,58 @@ def upgrade() -> None:
         "ix_returnee_profiles_skill_codes", "returnee_profiles", ["skill_codes"], unique=False, postgresql_using="gin"
     )
 
-    # Counted per statement from the transition tables, so COPY and bulk inserts are counted too.
+    # Counted per statement from the transition tables, so COPY and bulk inserts are counted too. After
+    # counting, the disclosure level of every group in the touched (province, year)s is recomputed:
+    # 0 month, 1 quarter, 2 year, 3 year without sex, 4 year without sex and age band — the first level
+    # at which at least 5 registered returnees share what is shown. Writers lock each touched province
+    # in one order, so concurrent registrations wait for each other instead of deadlocking.
     op.execute(
         """
         CREATE FUNCTION count_profile_groups() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            touched text[];
+            province_name text;
         BEGIN
+            IF TG_OP = 'DELETE' THEN
+                SELECT array_agg(DISTINCT province::text || ':' || extract(year FROM return_month)) INTO touched
+                FROM old_rows;
+            ELSE
+                SELECT array_agg(DISTINCT province::text || ':' || extract(year FROM return_month)) INTO touched
+                FROM new_rows;
+            END IF;
+            FOR province_name IN SELECT DISTINCT split_part(t, ':', 1) FROM unnest(touched) t ORDER BY 1 LOOP
+                PERFORM pg_advisory_xact_lock(hashtext('profile_group_counts:' || province_name));
+            END LOOP;
             IF TG_OP = 'DELETE' THEN
                 UPDATE profile_group_counts c SET registered = c.registered - o.n
                 FROM (SELECT age_band, sex, province, return_month, count(*) AS n FROM old_rows GROUP BY 1, 2, 3, 4) o
                 WHERE (c.age_band, c.sex, c.province, c.return_month)
                     = (o.age_band, o.sex, o.province, o.return_month);
-            END IF;
-            IF TG_OP = 'INSERT' THEN
-                INSERT INTO profile_group_counts AS c (age_band, sex, province, return_month, registered)
-                SELECT age_band, sex, province, return_month, count(*) FROM new_rows
-                GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4  -- one lock order for every writer: no deadlocks
+            ELSE
+                INSERT INTO profile_group_counts AS c (age_band, sex, province, return_month, registered, disclosure)
+                SELECT age_band, sex, province, return_month, count(*), 4 FROM new_rows
+                GROUP BY 1, 2, 3, 4
                 ON CONFLICT (age_band, sex, province, return_month)
                 DO UPDATE SET registered = c.registered + excluded.registered;
             END IF;
+            UPDATE profile_group_counts c SET disclosure = l.level
+            FROM (
+                SELECT age_band, sex, province, return_month,
+                    CASE
+                        WHEN registered >= 5 THEN 0
+                        WHEN sum(registered) OVER (PARTITION BY age_band, sex, province,
+                            date_trunc('quarter', return_month)) >= 5 THEN 1
+                        WHEN sum(registered) OVER (PARTITION BY age_band, sex, province,
+                            date_trunc('year', return_month)) >= 5 THEN 2
+                        WHEN sum(registered) OVER (PARTITION BY age_band, province,
+                            date_trunc('year', return_month)) >= 5 THEN 3
+                        ELSE 4
+                    END AS level
+                FROM profile_group_counts
+                WHERE province::text || ':' || extract(year FROM return_month) = ANY (touched)
+            ) l
+            WHERE (c.age_band, c.sex, c.province, c.return_month) = (l.age_band, l.sex, l.province, l.return_month)
+                AND c.disclosure <> l.level;
             RETURN NULL;
         END $$
         """
