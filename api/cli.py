@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -35,14 +36,21 @@ def serve() -> None:
     """Migrate the database and serve the API (GraphiQL at /graphql)."""
     import uvicorn
 
-    from api.app import create_app
-
     settings = Settings.from_env()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     with database(settings) as url:
         upgrade(url)
+        # Workers are separate processes that build the app from the environment (api/asgi.py).
+        os.environ["DATABASE_URL"] = url
         typer.echo(f"Karngar on http://{settings.host}:{settings.port}/graphql", err=True)
-        uvicorn.run(create_app(settings, url), host=settings.host, port=settings.port, log_level="info")
+        uvicorn.run(
+            "api.asgi:app",
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level="info",
+            access_log=settings.access_log,
+        )
 
 
 @app.command()

@@ -21,6 +21,8 @@ class Settings:
     secure_cookies: bool
     db_pool_size: int
     statement_timeout_ms: int
+    workers: int
+    access_log: bool
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -42,4 +44,6 @@ class Settings:
             secure_cookies=env.get("KARNGAR_SECURE_COOKIES", "false").lower() in ("1", "true", "yes"),
             db_pool_size=int(env.get("KARNGAR_DB_POOL_SIZE", "10")),
             statement_timeout_ms=int(env.get("KARNGAR_STATEMENT_TIMEOUT_MS", "15000")),
+            workers=int(env.get("KARNGAR_WORKERS", "1")),
+            access_log=env.get("KARNGAR_ACCESS_LOG", "true").lower() in ("1", "true", "yes"),
         )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
 from resolvers import profiles as profile_use_cases
@@ -61,7 +61,12 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     types=[Employer, Vacancy, ReturneeProfile, AgeBand, Sex, EducationLevel],
-    extensions=[lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error.")],
+    extensions=[
+        lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error."),
+        # HR systems send the same few documents again and again: parse and validate each once.
+        lambda: ParserCache(maxsize=1024),
+        lambda: ValidationCache(maxsize=1024),
+    ],
 )
 
 SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
