@@ -114,43 +114,53 @@ def decode_cursor(cursor: str) -> tuple[int, date, uuid.UUID]:
         raise InvalidCursor("The cursor is not one this API returned.") from exc
 
 
-async def ranked_page(
-    session: AsyncSession,
+@dataclass(frozen=True)
+class PageStatements:
+    """The SQL a page of ranked profiles costs: the page itself and, when asked for, the exact total."""
+
+    page: Select[Any]
+    total: Select[Any] | None
+    first: int
+    parts: tuple[str, ...]
+
+
+def page_statements(
     where: list[ColumnElement[bool]],
     parts: dict[str, ColumnElement[int]],
     *,
     first: int,
     after: str | None,
     with_total: bool = True,
-) -> RankedPage:
-    """One page ordered by score (the sum of `parts`), then most recently available, then id — all descending."""
+) -> PageStatements:
+    """Ordered by score (the sum of `parts`), then most recently available, then id — all descending."""
     score = sum(parts.values(), literal(0, Integer)) if parts else literal(0, Integer)
     inner: Select[Any] = anonymised_profiles().add_columns(*(p.label(f"part_{n}") for n, p in parts.items()))
-    inner = inner.add_columns(score.label("score")).where(and_(*where)) if where else inner
+    inner = inner.add_columns(score.label("score")).where(and_(*where))
     ranked = inner.subquery("ranked")
-    statement = select(ranked)
+    page = select(ranked)
     if after is not None:
         after_score, after_available, after_id = decode_cursor(after)
-        statement = statement.where(
+        page = page.where(
             tuple_(ranked.c.score, ranked.c.available_from, ranked.c.id)
             < tuple_(after_score, after_available, after_id)
         )
-    statement = statement.order_by(ranked.c.score.desc(), ranked.c.available_from.desc(), ranked.c.id.desc())
-    rows = (await session.execute(statement.limit(first + 1))).all()
-    total = 0
-    if with_total:
-        total = (
-            await session.scalar(
-                select(func.count()).select_from(inner.with_only_columns(ReturneeProfile.id).subquery())
-            )
-            or 0
-        )
+    page = page.order_by(ranked.c.score.desc(), ranked.c.available_from.desc(), ranked.c.id.desc()).limit(first + 1)
+    total = (
+        select(func.count()).select_from(inner.with_only_columns(ReturneeProfile.id).subquery()) if with_total else None
+    )
+    return PageStatements(page=page, total=total, first=first, parts=tuple(parts))
+
+
+async def ranked_page(session: AsyncSession, statements: PageStatements, *, after: str | None) -> RankedPage:
+    rows = (await session.execute(statements.page)).all()
+    total = (await session.scalar(statements.total) or 0) if statements.total is not None else 0
+    first = statements.first
     return RankedPage(
         rows=[
             Ranked(
                 profile=to_view(row),
                 score=row.score,
-                parts={name: getattr(row, f"part_{name}") for name in parts},
+                parts={name: getattr(row, f"part_{name}") for name in statements.parts},
                 cursor=encode_cursor(row.score, row.available_from, row.id),
             )
             for row in rows[:first]

@@ -16,6 +16,7 @@ from db.search import (
     conditions,
     matching_conditions,
     matching_parts,
+    page_statements,
     ranked_page,
     search_parts,
 )
@@ -35,9 +36,10 @@ async def search_profiles(
 ) -> RankedPage:
     require_profiles_read(principal)
     async with db.read() as session:
-        return await ranked_page(
-            session, conditions(search), search_parts(search), first=first, after=after, with_total=with_total
+        statements = page_statements(
+            conditions(search), search_parts(search), first=first, after=after, with_total=with_total
         )
+        return await ranked_page(session, statements, after=after)
 
 
 async def matching_profiles(
@@ -63,9 +65,10 @@ async def matching_profiles(
             province=vacancy.province,
             needed_by=max(vacancy.start_date or today_in_cambodia(), today_in_cambodia()),
         )
-        return await ranked_page(
-            session, matching_conditions(needs), matching_parts(needs), first=first, after=after, with_total=with_total
+        statements = page_statements(
+            matching_conditions(needs), matching_parts(needs), first=first, after=after, with_total=with_total
         )
+        return await ranked_page(session, statements, after=after)
 
 
 async def get_profile(db: Database, principal: Principal, profile_id: uuid.UUID) -> AnonymisedProfile | None:
