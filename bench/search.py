@@ -1,0 +1,312 @@
+"""Candidate search at scale: the resolvers' SQL on asyncpg against the full GraphQL request over HTTP.
+
+    .venv/bin/python bench/search.py [--profiles 750000] [--seconds 20] [--concurrency 32]
+
+Loads the synthetic profiles once into a benchmark database (the embedded PostgreSQL under
+KARNGAR_BENCH_DIR, default ./.karngar-bench, or DATABASE_URL), then runs one seeded mix of searches
+(one to four filters, with and without skills, first page and page 50) two ways and prints
+p50/p95/p99 latency and requests per second for each, and their ratio:
+  (a) the statements the resolvers issue, sent straight to asyncpg in this process;
+  (b) the GraphQL request through `karngar serve` with 2 workers, over HTTP on loopback.
+It also prints the EXPLAIN ANALYZE execution time of every statement in the mix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from api.demo import seed
+from db.embedded import EmbeddedPostgres
+from db.engine import Database, create_engine
+from db.enums import AgeBand, EducationLevel, Province, Sector
+from db.migrate import upgrade
+from db.search import PageStatements, ProfileSearch, conditions, page_statements, search_parts
+from db.taxonomy import SKILLS
+
+DIALECT = PGDialect_asyncpg()
+PAGE_SIZE = 20
+DEEP_PAGE = 50
+SEARCH_DOCUMENT = """
+query Search($filter: ProfileFilter, $first: Int, $after: String) {
+  returneeProfiles(filter: $filter, first: $first, after: $after) {
+    %s
+    pageInfo { hasNextPage endCursor }
+    edges { cursor score node { id ageBand sex province returnedIn availableFrom skills { code name } } }
+  }
+}
+"""
+
+
+@dataclass
+class Case:
+    """One search of the mix, at one page."""
+
+    search: ProfileSearch
+    variables: dict[str, Any]
+    deep: bool
+    after: str | None = None
+
+    def statements(self) -> PageStatements:
+        return page_statements(
+            conditions(self.search),
+            search_parts(self.search),
+            first=PAGE_SIZE,
+            after=self.after,
+            with_total=not self.deep,
+        )
+
+
+def the_mix(rng: random.Random, size: int) -> list[Case]:
+    """Realistic searches: a sector's skills, where people live or will work, age, availability, schooling."""
+    skills_of = {sector: [s.code for s in SKILLS if s.sector == sector] for sector in Sector}
+    cases = []
+    for n in range(size):
+        sector = rng.choice(list(Sector))
+        filters: dict[str, Any] = {}
+        wanted = rng.sample(
+            ["skills", "provinces", "ageBands", "availableBy", "educationAtLeast", "sectors"], rng.randint(1, 4)
+        )
+        if n % 2 == 0 and "skills" not in wanted:
+            wanted[0] = "skills"
+        for name in wanted:
+            if name == "skills":
+                filters["skills"] = rng.sample(skills_of[sector], rng.randint(1, 3))
+            elif name == "provinces":
+                filters["provinces"] = [p.value for p in rng.sample(list(Province)[:10], rng.randint(1, 2))]
+            elif name == "ageBands":
+                filters["ageBands"] = [b.value for b in rng.sample(list(AgeBand)[1:], rng.randint(1, 2))]
+            elif name == "availableBy":
+                filters["availableBy"] = (date(2026, 11, 1) + timedelta(days=rng.randint(0, 120))).isoformat()
+            elif name == "educationAtLeast":
+                filters["educationAtLeast"] = rng.choice([EducationLevel.PRIMARY, EducationLevel.LOWER_SECONDARY]).value
+            else:
+                filters["sectors"] = [sector.value]
+        search = ProfileSearch(
+            sectors=[Sector(s) for s in filters.get("sectors", [])],
+            skills=filters.get("skills", []),
+            provinces=[Province(p) for p in filters.get("provinces", [])],
+            age_bands=[AgeBand(a) for a in filters.get("ageBands", [])],
+            available_by=date.fromisoformat(filters["availableBy"]) if "availableBy" in filters else None,
+            education_at_least=EducationLevel(filters["educationAtLeast"]) if "educationAtLeast" in filters else None,
+        )
+        cases.append(Case(search=search, variables={"filter": filters, "first": PAGE_SIZE}, deep=n % 4 == 3))
+    return cases
+
+
+def compiled(statement: Any) -> tuple[str, list[Any]]:
+    """The SQL and positional parameters SQLAlchemy sends to asyncpg for this statement."""
+    sql = statement.compile(dialect=DIALECT, compile_kwargs={"render_postcompile": True})
+    return str(sql), [sql.params[name] for name in sql.positiontup]
+
+
+async def walk_to_deep_pages(pool: asyncpg.Pool, cases: list[Case]) -> list[Case]:
+    """Give each deep case the cursor of page 49's end; drop the ones with fewer than 50 pages."""
+    from db.search import encode_cursor
+
+    kept = []
+    for case in cases:
+        if case.deep:
+            probe = Case(case.search, case.variables, deep=True)
+            for _ in range(DEEP_PAGE - 1):
+                sql, params = compiled(probe.statements().page)
+                rows = await pool.fetch(sql, *params)
+                if len(rows) <= PAGE_SIZE:
+                    break
+                last = rows[PAGE_SIZE - 1]
+                probe.after = encode_cursor(last["score"], last["available_from"], last["id"])
+            else:
+                case.after = probe.after
+                case.variables = {**case.variables, "after": probe.after}
+                kept.append(case)
+            continue
+        kept.append(case)
+    return kept
+
+
+async def explain(pool: asyncpg.Pool, cases: list[Case]) -> list[float]:
+    times = []
+    for case in cases:
+        statements = case.statements()
+        for statement in (s for s in (statements.page, statements.total) if s is not None):
+            sql, params = compiled(statement)
+            plan = await pool.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", *params)
+            times.append(json.loads(plan)[0]["Execution Time"])
+    return times
+
+
+async def load(
+    run_one: Callable[[Case], Awaitable[None]], cases: list[Case], seconds: float, concurrency: int
+) -> list[float]:
+    """Latencies (ms) of `concurrency` workers cycling through the mix for `seconds`."""
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def worker(offset: int) -> None:
+        i = offset
+        while time.perf_counter() < deadline:
+            case = cases[i % len(cases)]
+            started = time.perf_counter()
+            await run_one(case)
+            latencies.append((time.perf_counter() - started) * 1000)
+            i += 1
+
+    await asyncio.gather(*(worker(k * 7) for k in range(concurrency)))
+    return latencies
+
+
+def summary(name: str, latencies: list[float], seconds: float) -> float:
+    q = statistics.quantiles(latencies, n=100)
+    rps = len(latencies) / seconds
+    print(f"{name:<34} p50 {q[49]:7.2f} ms   p95 {q[94]:7.2f} ms   p99 {q[98]:7.2f} ms   {rps:8.1f} req/s")
+    return rps
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def ensure_profiles(url: str, wanted: int) -> None:
+    engine = create_engine(url, pool_size=1)
+    async with Database(engine).read() as session:
+        have = await session.scalar(text("SELECT count(*) FROM returnee_profiles")) or 0
+    await engine.dispose()
+    if have < wanted:
+        print(f"loading {wanted - have} synthetic profiles (once) ...", flush=True)
+        env = {**os.environ, "DATABASE_URL": url}
+        karngar = Path(sys.executable).with_name("karngar")
+        subprocess.run(
+            [str(karngar), "generate-profiles", "--count", str(wanted - have), "--seed", str(have + 1)],
+            env=env,
+            check=True,
+        )
+    engine = create_engine(url, pool_size=1)
+    async with engine.connect() as connection:
+        await connection.execute(text("COMMIT"))
+        await connection.execute(text("VACUUM ANALYZE returnee_profiles"))
+    await engine.dispose()
+
+
+async def main(args: argparse.Namespace, url: str) -> None:
+    await ensure_profiles(url, args.profiles)
+    credentials = await seed(url)
+    hr = credentials["employers"][0]["apiClient"]
+
+    raw_url = url.replace("postgresql://", "postgres://")
+    pool = await asyncpg.create_pool(raw_url, min_size=args.concurrency, max_size=args.concurrency)
+    cases = await walk_to_deep_pages(pool, the_mix(random.Random(args.seed), args.searches))
+    deep = sum(c.deep for c in cases)
+    print(
+        f"\nmix: {len(cases)} searches ({deep} at page {DEEP_PAGE}), {args.concurrency} concurrent clients, {args.seconds:.0f} s each"
+    )
+
+    plans = await explain(pool, cases)
+    print(
+        f"EXPLAIN ANALYZE execution: median {statistics.median(plans):.2f} ms, max {max(plans):.2f} ms, "
+        f"{sum(t < 3 for t in plans)}/{len(plans)} statements under 3 ms"
+    )
+
+    async def sql_one(case: Case) -> None:
+        statements = case.statements()
+        async with pool.acquire() as connection:
+            for statement in (s for s in (statements.page, statements.total) if s is not None):
+                sql, params = compiled(statement)
+                await connection.fetch(sql, *params)
+
+    sql_rps = summary(
+        "(a) resolver SQL on asyncpg", await load(sql_one, cases, args.seconds, args.concurrency), args.seconds
+    )
+    await pool.close()
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "KARNGAR_PORT": str(port),
+        "KARNGAR_WORKERS": "2",
+        "KARNGAR_ACCESS_LOG": "false",
+        "KARNGAR_DB_POOL_SIZE": str(args.concurrency // 2 + 2),
+    }
+    karngar = Path(sys.executable).with_name("karngar")
+    server = subprocess.Popen([str(karngar), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(
+            base_url=base, timeout=30, limits=httpx.Limits(max_connections=args.concurrency)
+        ) as http:
+            for _ in range(300):
+                try:
+                    if (await http.get("/readyz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.2)
+            token = (
+                await http.post(
+                    "/oauth/token", data={"grant_type": "client_credentials"}, auth=(hr["clientId"], hr["clientSecret"])
+                )
+            ).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}"}
+
+            async def graphql_one(case: Case) -> None:
+                document = SEARCH_DOCUMENT % ("" if case.deep else "totalCount")
+                response = await http.post(
+                    "/graphql", json={"query": document, "variables": case.variables}, headers=headers
+                )
+                body = response.json()
+                assert response.status_code == 200 and "errors" not in body, body
+
+            await load(graphql_one, cases[:4], 2, args.concurrency)  # warm both workers
+            gql_rps = summary(
+                "(b) GraphQL over HTTP, 2 workers",
+                await load(graphql_one, cases, args.seconds, args.concurrency),
+                args.seconds,
+            )
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+    print(f"GraphQL throughput / SQL throughput: {gql_rps / sql_rps:.2f}x")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profiles", type=int, default=750_000)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--searches", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=7)
+    arguments = parser.parse_args()
+    if os.environ.get("DATABASE_URL"):
+        upgrade(os.environ["DATABASE_URL"])
+        asyncio.run(main(arguments, os.environ["DATABASE_URL"]))
+    else:
+        embedded = EmbeddedPostgres(Path(os.environ.get("KARNGAR_BENCH_DIR", ".karngar-bench")).resolve())
+        try:
+            bench_url = embedded.start("karngar_bench")
+            upgrade(bench_url)
+            asyncio.run(main(arguments, bench_url))
+        finally:
+            embedded.stop()
