@@ -11,8 +11,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
+from api.exports import routes as export_routes
 from api.graphql import graphql_routes
 from api.settings import Settings
+from api.web import web_routes
 from auth.keys import SigningKeys
 from auth.routes import routes as auth_routes
 from db.engine import Database, create_engine
@@ -50,5 +52,7 @@ def create_app(settings: Settings, database_url: str) -> Starlette:
         Route("/readyz", readyz),
         *auth_routes,
         *graphql_routes(),
+        *export_routes,
+        *web_routes(),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

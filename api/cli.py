@@ -95,3 +95,12 @@ def export_schema(
         return
     SCHEMA_FILE.write_text(sdl, encoding="utf-8")
     typer.echo(f"Wrote {SCHEMA_FILE}", err=True)
+
+
+from api import returnee_commands  # noqa: E402
+
+returnee_commands.register(app)
+
+from api import ministry_commands  # noqa: E402
+
+ministry_commands.register(app)

@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
+from api.web import csrf_header_missing, csrf_refused
 from auth.middleware import AuthenticationFailed, authenticate, unauthorized_response
 from schema.context import Context
 from schema.root import schema
@@ -37,6 +38,9 @@ class GraphQLEndpoint:
             return
         if principal is None:
             await unauthorized_response(None)(scope, receive, send)
+            return
+        if csrf_header_missing(request):
+            await csrf_refused()(scope, receive, send)
             return
         scope["principal"] = principal
         await self.graphql(scope, receive, send)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import uuid
@@ -9,12 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, Text, select, text
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, Select, Text, func, select, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base
+from db.pagination import InvalidCursor, Page
 
 GENESIS_HASH = "0" * 64
 # Every writer takes this transaction-scoped lock before reading the chain's head, so
@@ -99,3 +102,86 @@ async def append_audit_event(
     session.add(event)
     await session.flush()
     return event
+
+
+@dataclass(frozen=True)
+class ChainVerification:
+    ok: bool
+    events_checked: int
+    first_broken_seq: int | None
+
+
+async def verify_chain(session: AsyncSession, *, batch_size: int = 1000) -> ChainVerification:
+    """Recompute the whole chain in seq order, streamed in batches, and name the first seq that breaks it.
+
+    A row changed in place fails its own hash; a row changed and re-hashed breaks the next row's link;
+    a removed row leaves a gap, named by the missing seq. Removing the newest events leaves no trace in
+    the chain itself: compare eventsChecked and the newest hash with a copy kept elsewhere.
+    """
+    expected_seq, previous_hash, checked, broken = 1, GENESIS_HASH, 0, None
+    events = await session.stream_scalars(
+        select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch_size)
+    )
+    async for event in events:
+        checked += 1
+        if broken is None and event.seq != expected_seq:
+            broken = expected_seq
+        elif broken is None and (event.previous_hash != previous_hash or event.hash != event_hash(event)):
+            broken = event.seq
+        expected_seq, previous_hash = event.seq + 1, event.hash
+    return ChainVerification(ok=broken is None, events_checked=checked, first_broken_seq=broken)
+
+
+def audit_events_matching(
+    *,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    actor: str | None = None,
+    at_from: datetime | None = None,
+    at_to: datetime | None = None,
+) -> Select[tuple[AuditEvent]]:
+    """Events about one entity and/or by one actor, from `at_from` (inclusive) to `at_to` (exclusive)."""
+    statement = select(AuditEvent)
+    if entity_type is not None:
+        statement = statement.where(AuditEvent.entity_type == entity_type)
+    if entity_id is not None:
+        statement = statement.where(AuditEvent.entity_id == entity_id)
+    if actor is not None:
+        statement = statement.where(AuditEvent.actor == actor)
+    if at_from is not None:
+        statement = statement.where(AuditEvent.at >= at_from)
+    if at_to is not None:
+        statement = statement.where(AuditEvent.at < at_to)
+    return statement
+
+
+def encode_seq_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
+
+
+def decode_seq_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, number = raw.partition(":")
+        if prefix != "seq" or not number.isdigit():
+            raise ValueError(raw)
+        return int(number)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidCursor("The cursor is not one this API returned.") from exc
+
+
+async def newest_events_first(
+    session: AsyncSession, statement: Select[tuple[AuditEvent]], *, first: int, after: str | None
+) -> Page[AuditEvent]:
+    """One page of `statement` by seq, newest first; seq is the chain's own order, so it is the keyset."""
+    total = await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    paged = statement if after is None else statement.where(AuditEvent.seq < decode_seq_cursor(after))
+    rows = list((await session.scalars(paged.order_by(AuditEvent.seq.desc()).limit(first + 1))).all())
+    visible = rows[:first]
+    return Page(
+        rows=visible,
+        cursors=[encode_seq_cursor(e.seq) for e in visible],
+        has_next=len(rows) > first,
+        has_previous=after is not None,
+        total=total or 0,
+    )

@@ -13,7 +13,7 @@ from db.anonymity import AnonymisedProfile
 from db.catalog import Occupation, Skill
 from db.engine import Database
 from db.returnees import ProfileExperience
-from db.vacancies import VacancySkill
+from db.vacancies import Vacancy, VacancySkill
 
 
 async def employers_by_id(db: Database, ids: list[uuid.UUID]) -> list[Employer | None]:
@@ -64,3 +64,10 @@ async def skills_by_code(db: Database, codes: list[str]) -> list[Skill | None]:
     async with db.read() as session:
         rows = {s.code: s for s in await session.scalars(select(Skill).where(Skill.code.in_(codes)))}
     return [rows.get(c) for c in codes]
+
+
+async def vacancies_by_id(db: Database, ids: list[uuid.UUID]) -> list[Vacancy | None]:
+    """Vacancies of contact requests and hires the caller may already read; not scoped again here."""
+    async with db.read() as session:
+        rows = {v.id: v for v in await session.scalars(select(Vacancy).where(Vacancy.id.in_(ids)))}
+    return [rows.get(i) for i in ids]

@@ -18,6 +18,7 @@ from db.anonymity import AnonymisedProfile
 from db.catalog import Occupation, Skill
 from db.engine import Database
 from db.returnees import ProfileExperience
+from db.vacancies import Vacancy
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Loaders:
     skill_by_code: DataLoader[str, Skill | None]
     profile_by_id: DataLoader[uuid.UUID, AnonymisedProfile | None]
     experience_by_profile_id: DataLoader[uuid.UUID, list[ProfileExperience]]
+    vacancy_by_id: DataLoader[uuid.UUID, Vacancy | None]
 
     @classmethod
     def for_request(cls, db: Database) -> Loaders:
@@ -38,6 +40,7 @@ class Loaders:
             skill_by_code=DataLoader(partial(loaders.skills_by_code, db)),
             profile_by_id=DataLoader(partial(loaders.anonymised_profiles_by_id, db)),
             experience_by_profile_id=DataLoader(partial(loaders.experience_by_profile_id, db)),
+            vacancy_by_id=DataLoader(partial(loaders.vacancies_by_id, db)),
         )
 
 

@@ -9,15 +9,21 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
+from resolvers import contacts as contact_use_cases
+from resolvers import hires as hire_use_cases
 from resolvers import profiles as profile_use_cases
 from resolvers import vacancies as vacancy_use_cases
 from resolvers.accounts import get_employer
 from resolvers.errors import Forbidden
 from schema.accounts import AccountsQuery, Employer
+from schema.audit import AuditEvent, AuditQuery
 from schema.catalog import CatalogQuery
 from schema.common import AgeBand, ApiError, EducationLevel, Node, Sex, parse_global_id, uuid_of
+from schema.contacts import ContactMutation, ContactQuery, ContactRequest
 from schema.context import Info
+from schema.hires import Hire, HireMutation, HireQuery
 from schema.profiles import ProfileQuery, ReturneeProfile
+from schema.returnees import ReturneeMutation
 from schema.vacancies import Vacancy, VacancyMutation, VacancyQuery
 
 
@@ -39,6 +45,12 @@ class NodeQuery:
             if type_name == "ReturneeProfile":
                 profile = await profile_use_cases.get_profile(info.context.db, info.context.principal, raw_id)
                 return ReturneeProfile.from_view(profile) if profile else None
+            if type_name == "Hire":
+                hire = await hire_use_cases.get_hire(info.context.db, info.context.principal, raw_id)
+                return Hire.from_model(hire) if hire else None
+            if type_name == "ContactRequest":
+                request = await contact_use_cases.get_contact_request(info.context.db, info.context.principal, raw_id)
+                return ContactRequest.from_model(request) if request else None
             if type_name == "Employer":
                 employer = await get_employer(info.context.db, info.context.principal, raw_id)
                 return Employer.from_model(employer) if employer else None
@@ -47,8 +59,10 @@ class NodeQuery:
         raise ApiError("This is not an id this API gave out.", "BAD_USER_INPUT")
 
 
-Query = merge_types("Query", (NodeQuery, AccountsQuery, CatalogQuery, VacancyQuery, ProfileQuery))
-Mutation = merge_types("Mutation", (VacancyMutation,))
+Query = merge_types(
+    "Query", (NodeQuery, AccountsQuery, CatalogQuery, VacancyQuery, ProfileQuery, ContactQuery, HireQuery, AuditQuery)
+)
+Mutation = merge_types("Mutation", (VacancyMutation, ReturneeMutation, ContactMutation, HireMutation))
 
 
 def should_mask(error: GraphQLError) -> bool:
@@ -60,7 +74,7 @@ def should_mask(error: GraphQLError) -> bool:
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    types=[Employer, Vacancy, ReturneeProfile, AgeBand, Sex, EducationLevel],
+    types=[Employer, Vacancy, ReturneeProfile, ContactRequest, Hire, AuditEvent, AgeBand, Sex, EducationLevel],
     extensions=[
         lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error."),
         # HR systems send the same few documents again and again: parse and validate each once.

@@ -6,7 +6,7 @@ import datetime
 import uuid
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -38,6 +38,9 @@ from schema.common import (
 )
 from schema.context import Info
 from schema.profiles import ReturneeProfileConnection, profile_page
+
+if TYPE_CHECKING:
+    from schema.hires import HireConnection
 
 
 @strawberry.type
@@ -111,6 +114,14 @@ class Vacancy(Node):
         load = partial(profile_use_cases.matching_profiles, info.context.db, info.context.principal, self.model)
         page = await profile_page(info, load, first, after)
         return ReturneeProfileConnection.from_page(page, MATCH_WEIGHTS)
+
+    @strawberry.field(description="Hires recorded for this vacancy, newest first: its employer's and the ministry's.")
+    async def hires(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> Annotated[HireConnection, strawberry.lazy("schema.hires")]:
+        from schema.hires import HireCriteria, hire_connection  # schema.hires imports this module
+
+        return await hire_connection(info, HireCriteria(vacancy_id=self.model.id), first, after)
 
 
 @strawberry.type

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from api.web import CSRF_HEADER
 from auth.principal import EMPLOYER_SCOPES, MINISTRY_SCOPES
 from db.accounts import Employer
 from db.catalog import Occupation
@@ -148,6 +149,15 @@ class Factory:
                 for code, years, abroad in experience
             )
             return profile.id
+
+    async def log_in(self, role: Role, *, employer: Employer | None = None, province: Province | None = None) -> str:
+        """Log a new user in as the web client does: later calls with no caller carry the session
+        cookie and the CSRF header. Returns the username."""
+        username, password = await self.user(role, employer=employer, province=province)
+        response = await self.http.post("/auth/login", json={"username": username, "password": password})
+        assert response.status_code == 200, response.text
+        self.http.headers[CSRF_HEADER] = "1"
+        return username
 
     async def token(self, client_id: str, secret: str, scope: str | None = None) -> str:
         form = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}

@@ -20,6 +20,7 @@ from sqlalchemy import func, update
 import auth.oauth
 import auth.sessions
 from api.settings import Settings
+from api.web import CSRF_HEADER
 from auth.keys import SigningKeys
 from auth.passwords import verify_secret
 from auth.principal import EMPLOYER_SCOPES, MINISTRY_SCOPES
@@ -413,7 +414,7 @@ async def test_a_user_logs_in_and_the_session_cookie_authenticates_graphql(
     cookie = response.headers["set-cookie"]
     for attribute in ("HttpOnly", "SameSite=strict", "Path=/", f"Max-Age={settings.session_ttl_seconds}"):
         assert attribute.lower() in cookie.lower()
-    session = {"Cookie": f"karngar_session={response.cookies['karngar_session']}"}
+    session = {"Cookie": f"karngar_session={response.cookies['karngar_session']}", CSRF_HEADER: "1"}
     graphql = await viewer(client, session)
     assert graphql.status_code == 200, graphql.text
     assert graphql.json()["data"]["viewer"] == {
@@ -463,7 +464,8 @@ async def test_an_unknown_user_costs_a_password_verification_like_a_known_one(
 
 async def test_after_logout_the_session_cookie_no_longer_works(client: httpx.AsyncClient, make: Factory) -> None:
     username, password = await make.user(Role.EMPLOYER_ADMIN, await make.employer())
-    session = {"Cookie": f"karngar_session={(await log_in(client, username, password)).cookies['karngar_session']}"}
+    cookie = (await log_in(client, username, password)).cookies["karngar_session"]
+    session = {"Cookie": f"karngar_session={cookie}", CSRF_HEADER: "1"}
 
     logout = await client.post("/auth/logout", headers=session)
 
@@ -476,7 +478,8 @@ async def test_an_expired_session_is_simply_unauthenticated(
     client: httpx.AsyncClient, make: Factory, db: Database
 ) -> None:
     username, password = await make.user(Role.EMPLOYER_ADMIN, await make.employer())
-    session = {"Cookie": f"karngar_session={(await log_in(client, username, password)).cookies['karngar_session']}"}
+    cookie = (await log_in(client, username, password)).cookies["karngar_session"]
+    session = {"Cookie": f"karngar_session={cookie}", CSRF_HEADER: "1"}
     async with db.write() as transaction:
         await transaction.execute(update(UserSession).values(expires_at=func.now()))
 
@@ -505,5 +508,5 @@ async def test_a_suspended_employers_clients_and_users_are_refused(
     assert again.status_code == 401
     client.cookies.clear()
     client.cookies.set("karngar_session", cookie)
-    viewer = await client.post("/graphql", json={"query": "{ viewer { name } }"})
+    viewer = await client.post("/graphql", json={"query": "{ viewer { name } }"}, headers={CSRF_HEADER: "1"})
     assert viewer.status_code == 401
