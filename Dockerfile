@@ -1,5 +1,5 @@
 # The API in one container. Without DATABASE_URL it runs the embedded PostgreSQL with its data in
-# /data (mount a volume there); with DATABASE_URL it uses that server.
+# /data (mount a volume there); with DATABASE_URL it uses that server. The web client is served at /.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -16,7 +16,9 @@ COPY db db
 COPY migrations migrations
 COPY resolvers resolvers
 COPY schema schema
-RUN pip install --no-cache-dir .
+COPY web web
+# Editable, so the package finds web/ beside it in /app.
+RUN pip install --no-cache-dir -e .
 
 VOLUME /data
 EXPOSE 8000

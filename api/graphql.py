@@ -8,7 +8,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from api.web import csrf_header_missing, csrf_refused
+from auth.csrf import csrf_header_missing, csrf_refused
 from auth.middleware import AuthenticationFailed, authenticate, unauthorized_response
 from schema.context import Context
 from schema.root import schema

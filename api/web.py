@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, Router, request_response
 from starlette.types import ASGIApp
 
+from auth.csrf import csrf_header_missing, csrf_refused
 from auth.middleware import AuthenticationFailed, authenticate, unauthorized_response
 from auth.principal import Principal
 from db.enums import Role
@@ -21,7 +22,6 @@ from resolvers.returnee_import import ImportFileError, import_returnees
 
 logger = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
-CSRF_HEADER = "X-Karngar-CSRF"
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -78,19 +78,6 @@ def _headers(cache_control: str) -> dict[str, str]:
     return {**SECURITY_HEADERS, "Cache-Control": cache_control}
 
 
-def csrf_header_missing(request: Request) -> bool:
-    """True for a POST authenticated by the session cookie without our header, which a form on another site
-    cannot add; bearer-token callers are not concerned, as no browser sends their token by itself."""
-    cookie_only = "authorization" not in request.headers
-    return cookie_only and request.method == "POST" and request.headers.get(CSRF_HEADER) != "1"
-
-
-def csrf_refused() -> JSONResponse:
-    return _refused(
-        f"A request authenticated by the session cookie must send the header {CSRF_HEADER}: 1.", "CSRF", 403
-    )
-
-
 def _refused(message: str, code: str, status_code: int) -> JSONResponse:
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
     return JSONResponse(body, status_code=status_code, headers=_headers("no-store"))
@@ -105,7 +92,7 @@ async def import_csv(request: Request) -> Response:
     if principal is None:
         return unauthorized_response(None)
     if csrf_header_missing(request):
-        return csrf_refused()
+        return csrf_refused(SECURITY_HEADERS)
     if principal.kind != "user" or Role.PROVINCIAL_OFFICER not in principal.roles:
         message = "Provincial officers import returnees here; API clients call registerReturnee."
         return _refused(message, "FORBIDDEN", 403)

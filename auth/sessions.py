@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from api.settings import Settings
+from auth.csrf import csrf_header_missing, csrf_refused
 from auth.passwords import verify_secret
 from auth.principal import ROLE_SCOPES, Principal
 from db.accounts import User, active_user, end_session, start_session, user_of_session
@@ -52,6 +53,8 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
+    if csrf_header_missing(request):
+        return csrf_refused()
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         db: Database = request.app.state.db

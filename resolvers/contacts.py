@@ -195,11 +195,12 @@ async def respond_to_contact_request(
 
 
 async def contact_of(db: Database, principal: Principal, request: ContactRequest) -> ReturneeContact | None:
-    """The returnee's name and phone: for the requesting employer once accepted, and for ministry auditors.
+    """The returnee's name and phone: for the requesting employer once accepted, for ministry auditors, and
+    for the provincial officer who brokers the request (only requests of their province reach them here).
 
     Each disclosure to an employer is an audit event of its own, written before the contact is returned.
     """
-    if is_ministry_auditor(principal):
+    if is_ministry_auditor(principal) or is_provincial_officer(principal):
         async with db.read() as session:
             return await contact_for_ministry(session, request.id)
     if principal.employer_id is None or principal.employer_id != request.employer_id:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import strawberry
 
 from db import accounts
@@ -27,6 +29,13 @@ class Employer(Node):
             sector=employer.sector,
             province=employer.province,
         )
+
+
+async def employer_of(info: Info, employer_id: uuid.UUID) -> Employer:
+    """The employer a row refers to (its foreign key guarantees it exists)."""
+    employer = await info.context.loaders.employer_by_id.load(employer_id)
+    assert employer is not None
+    return Employer.from_model(employer)
 
 
 @strawberry.type

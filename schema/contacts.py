@@ -26,8 +26,8 @@ from schema.common import (
     uuid_of,
 )
 from schema.context import Info
-from schema.profiles import ReturneeProfile
-from schema.vacancies import Vacancy
+from schema.profiles import ReturneeProfile, profile_of
+from schema.vacancies import Vacancy, vacancy_of
 
 ContactRequestStatus = strawberry.enum(enums.ContactRequestStatus)
 
@@ -63,15 +63,11 @@ class ContactRequest(Node):
 
     @strawberry.field
     async def vacancy(self, info: Info) -> Vacancy:
-        vacancy = await info.context.loaders.vacancy_by_id.load(self.model.vacancy_id)
-        assert vacancy is not None
-        return Vacancy.from_model(vacancy)
+        return await vacancy_of(info, self.model.vacancy_id)
 
     @strawberry.field
     async def profile(self, info: Info) -> ReturneeProfile:
-        view = await info.context.loaders.profile_by_id.load(self.model.profile_id)
-        assert view is not None
-        return ReturneeProfile.from_view(view)
+        return await profile_of(info, self.model.profile_id)
 
     @strawberry.field(
         description="The returnee's name and phone: for the employer that asked, once the returnee accepted, and"

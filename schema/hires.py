@@ -18,7 +18,7 @@ from resolvers.errors import UserError as DomainUserError
 from resolvers.hires import HireInput
 from resolvers.statistics import placement_statistics
 from resolvers.validation import invalid
-from schema.accounts import Employer
+from schema.accounts import Employer, employer_of
 from schema.common import (
     ApiError,
     ContractType,
@@ -34,8 +34,8 @@ from schema.common import (
     uuid_of,
 )
 from schema.context import Info
-from schema.profiles import ReturneeProfile
-from schema.vacancies import Vacancy
+from schema.profiles import ReturneeProfile, profile_of
+from schema.vacancies import Vacancy, vacancy_of
 
 HireStatus = strawberry.enum(enums.HireStatus)
 PlacementDimension = strawberry.enum(db_hires.PlacementDimension)
@@ -78,21 +78,15 @@ class Hire(Node):
 
     @strawberry.field
     async def vacancy(self, info: Info) -> Vacancy:
-        vacancy = await info.context.loaders.vacancy_by_id.load(self.model.vacancy_id)
-        assert vacancy is not None
-        return Vacancy.from_model(vacancy)
+        return await vacancy_of(info, self.model.vacancy_id)
 
     @strawberry.field
     async def employer(self, info: Info) -> Employer:
-        employer = await info.context.loaders.employer_by_id.load(self.model.employer_id)
-        assert employer is not None
-        return Employer.from_model(employer)
+        return await employer_of(info, self.model.employer_id)
 
     @strawberry.field
     async def profile(self, info: Info) -> ReturneeProfile:
-        view = await info.context.loaders.profile_by_id.load(self.model.profile_id)
-        assert view is not None
-        return ReturneeProfile.from_view(view)
+        return await profile_of(info, self.model.profile_id)
 
 
 @strawberry.type

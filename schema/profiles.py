@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import uuid
 from collections.abc import Awaitable, Callable
 from functools import partial
 
@@ -96,6 +97,13 @@ class ReturneeProfile(Node):
         return [
             Experience(sector=e.sector, years=e.years, abroad=e.abroad, occupation_code=e.occupation_code) for e in rows
         ]
+
+
+async def profile_of(info: Info, profile_id: uuid.UUID) -> ReturneeProfile:
+    """The anonymised profile a hire or contact request refers to."""
+    view = await info.context.loaders.profile_by_id.load(profile_id)
+    assert view is not None
+    return ReturneeProfile.from_view(view)
 
 
 @strawberry.enum(description="A part of how well a candidate fits a vacancy.")

@@ -18,7 +18,7 @@ from resolvers import vacancies as use_cases
 from resolvers.errors import Forbidden
 from resolvers.errors import UserError as DomainUserError
 from resolvers.validation import invalid
-from schema.accounts import Employer
+from schema.accounts import Employer, employer_of
 from schema.catalog import Occupation, Skill
 from schema.common import (
     ApiError,
@@ -90,9 +90,7 @@ class Vacancy(Node):
 
     @strawberry.field
     async def employer(self, info: Info) -> Employer:
-        employer = await info.context.loaders.employer_by_id.load(self.model.employer_id)
-        assert employer is not None
-        return Employer.from_model(employer)
+        return await employer_of(info, self.model.employer_id)
 
     @strawberry.field
     async def occupation(self, info: Info) -> Occupation:
@@ -122,6 +120,13 @@ class Vacancy(Node):
         from schema.hires import HireCriteria, hire_connection  # schema.hires imports this module
 
         return await hire_connection(info, HireCriteria(vacancy_id=self.model.id), first, after)
+
+
+async def vacancy_of(info: Info, vacancy_id: uuid.UUID) -> Vacancy:
+    """The vacancy a hire or contact request refers to."""
+    vacancy = await info.context.loaders.vacancy_by_id.load(vacancy_id)
+    assert vacancy is not None
+    return Vacancy.from_model(vacancy)
 
 
 @strawberry.type

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from api.web import CSRF_HEADER
+from auth.csrf import CSRF_HEADER
 from auth.principal import EMPLOYER_SCOPES, MINISTRY_SCOPES
 from db.accounts import Employer
 from db.catalog import Occupation

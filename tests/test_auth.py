@@ -20,7 +20,7 @@ from sqlalchemy import func, update
 import auth.oauth
 import auth.sessions
 from api.settings import Settings
-from api.web import CSRF_HEADER
+from auth.csrf import CSRF_HEADER
 from auth.keys import SigningKeys
 from auth.passwords import verify_secret
 from auth.principal import EMPLOYER_SCOPES, MINISTRY_SCOPES
@@ -472,6 +472,17 @@ async def test_after_logout_the_session_cookie_no_longer_works(client: httpx.Asy
     assert logout.status_code == 204
     assert "max-age=0" in logout.headers["set-cookie"].lower()
     assert (await viewer(client, session)).status_code == 401
+
+
+async def test_a_cross_site_logout_without_the_csrf_header_is_refused(client: httpx.AsyncClient, make: Factory) -> None:
+    username, password = await make.user(Role.EMPLOYER_ADMIN, await make.employer())
+    cookie = (await log_in(client, username, password)).cookies["karngar_session"]
+
+    forged = await client.post("/auth/logout", headers={"Cookie": f"karngar_session={cookie}"})
+
+    assert (forged.status_code, forged.json()["errors"][0]["extensions"]["code"]) == (403, "CSRF")
+    session = {"Cookie": f"karngar_session={cookie}", CSRF_HEADER: "1"}
+    assert (await viewer(client, session)).status_code == 200
 
 
 async def test_an_expired_session_is_simply_unauthenticated(

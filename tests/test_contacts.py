@@ -355,15 +355,17 @@ async def test_the_contact_is_never_shown_to_another_employer_nor_after_a_declin
     assert await _disclosures(db) == []
 
 
-async def test_auditors_see_the_contact_and_officers_do_not(make: Factory, db: Database) -> None:
+async def test_auditors_and_the_officer_who_brokers_the_request_see_the_contact(make: Factory, db: Database) -> None:
     employer = await make.employer_caller(Sector.TEXTILE)
     request = await ask(make, employer, await open_vacancy(make, employer), await make.profile(**SOK_DARA))
 
     by_auditor = (await seen_by(make, await make.caller(None), request) or {})["contact"]
     await log_in(make, Role.PROVINCIAL_OFFICER, Province.BATTAMBANG)
     by_officer = (await seen_by(make, None, request) or {})["contact"]
+    await log_in(make, Role.PROVINCIAL_OFFICER, Province.TAKEO)
+    by_another_province = await seen_by(make, None, request)
 
-    assert (by_auditor, by_officer) == (SOK_DARA, None)
+    assert (by_auditor, by_officer, by_another_province) == (SOK_DARA, SOK_DARA, None)
     assert await _disclosures(db) == []
 
 
