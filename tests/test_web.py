@@ -353,6 +353,40 @@ async def test_a_factory_manager_goes_from_login_to_a_recorded_hire_and_ends_it(
     assert "Hire ended" in await manager.status()
 
 
+async def test_a_factory_manager_drafts_edits_publishes_and_closes_a_vacancy(make: Factory, people: Any) -> None:
+    employer = await make.employer(Sector.CONSTRUCTION, Province.KANDAL)
+    username, password = await make.user(Role.EMPLOYER_ADMIN, employer=employer)
+    manager = await people()
+    page = manager.page
+    await manager.log_in(username, password)
+
+    await page.get_by_role("link", name="New vacancy").click()
+    await page.get_by_label("Job title").fill("Bricklayer")
+    await page.get_by_label("Occupation").select_option("7112")
+    await page.get_by_label("Number of positions").fill("3")
+    await page.get_by_label("Description of the work").fill("Walls for a school in Kandal.")
+    await page.get_by_label("Monthly wage from (USD)").fill("300")
+    await page.get_by_role("button", name="Save as draft").click()
+    await manager.heading("Your vacancies")
+    card = page.locator("article", has_text="Bricklayer")
+    assert "Draft" in await card.inner_text()
+
+    await card.get_by_role("link", name="Edit").click()
+    await manager.heading("Edit vacancy")
+    await page.get_by_label("Number of positions").fill("5")
+    await page.get_by_role("button", name="Save changes").click()
+    await manager.heading("Your vacancies")
+    assert "0 of 5 filled" in await card.inner_text()
+
+    await card.get_by_role("button", name="Publish").click()
+    await card.get_by_role("button", name="Close").wait_for()
+    assert "Open" in await card.inner_text()
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await card.get_by_role("button", name="Close").click()
+    await page.locator("article", has_text="Bricklayer").get_by_text("Closed").wait_for()
+    assert "Vacancy closed" in await manager.status()
+
+
 async def test_a_typed_form_survives_an_expired_session_and_a_new_login(make: Factory, people: Any) -> None:
     employer = await make.employer()
     username, password = await make.user(Role.EMPLOYER_ADMIN, employer=employer)
