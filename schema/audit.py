@@ -10,7 +10,7 @@ from db import audit as db_audit
 from db.pagination import InvalidCursor, Page
 from resolvers import audit as use_cases
 from resolvers.errors import Forbidden
-from schema.common import ApiError, Node, PageInfo, check_page_size, page_info, parse_global_id, to_global_id
+from schema.common import ApiError, Node, PageInfo, check_page_size, connection_fields, parse_global_id, to_global_id
 from schema.context import Info
 
 
@@ -63,14 +63,7 @@ class AuditEventConnection:
 
     @classmethod
     def from_page(cls, page: Page[db_audit.AuditEvent]) -> AuditEventConnection:
-        return cls(
-            edges=[
-                AuditEventEdge(cursor=c, node=AuditEvent.from_model(e))
-                for e, c in zip(page.rows, page.cursors, strict=True)
-            ],
-            page_info=page_info(page),
-            total_count=page.total,
-        )
+        return cls(**connection_fields(page, AuditEventEdge, AuditEvent.from_model))
 
 
 @strawberry.input

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -98,7 +100,16 @@ def check_page_size(first: int | None, default: int = 20) -> int:
     return first
 
 
-def page_info(page: Page[object]) -> PageInfo:
+def connection_fields(page: Page[Any], edge: Callable[..., Any], node: Callable[[Any], Any]) -> dict[str, Any]:
+    """edges, pageInfo and totalCount of a connection over one page of rows."""
+    return {
+        "edges": [edge(cursor=c, node=node(row)) for row, c in zip(page.rows, page.cursors, strict=True)],
+        "page_info": page_info(page),
+        "total_count": page.total,
+    }
+
+
+def page_info(page: Page[Any]) -> PageInfo:
     return PageInfo(
         has_next_page=page.has_next,
         has_previous_page=page.has_previous,

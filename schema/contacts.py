@@ -20,7 +20,7 @@ from schema.common import (
     PageInfo,
     UserError,
     check_page_size,
-    page_info,
+    connection_fields,
     to_global_id,
     user_errors,
     uuid_of,
@@ -92,14 +92,7 @@ class ContactRequestConnection:
 
     @classmethod
     def from_page(cls, page: Page[db_contacts.ContactRequest]) -> ContactRequestConnection:
-        return cls(
-            edges=[
-                ContactRequestEdge(cursor=c, node=ContactRequest.from_model(r))
-                for r, c in zip(page.rows, page.cursors, strict=True)
-            ],
-            page_info=page_info(page),
-            total_count=page.total,
-        )
+        return cls(**connection_fields(page, ContactRequestEdge, ContactRequest.from_model))
 
 
 @strawberry.input

@@ -28,7 +28,7 @@ from schema.common import (
     Sector,
     UserError,
     check_page_size,
-    page_info,
+    connection_fields,
     to_global_id,
     user_errors,
     uuid_of,
@@ -103,11 +103,7 @@ class HireConnection:
 
     @classmethod
     def from_page(cls, page: Page[db_hires.Hire]) -> HireConnection:
-        return cls(
-            edges=[HireEdge(cursor=c, node=Hire.from_model(h)) for h, c in zip(page.rows, page.cursors, strict=True)],
-            page_info=page_info(page),
-            total_count=page.total,
-        )
+        return cls(**connection_fields(page, HireEdge, Hire.from_model))
 
 
 @strawberry.input(description="Province and sector are the vacancy's.")

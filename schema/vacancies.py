@@ -31,7 +31,7 @@ from schema.common import (
     UserError,
     VacancyStatus,
     check_page_size,
-    page_info,
+    connection_fields,
     to_global_id,
     user_errors,
     uuid_of,
@@ -143,13 +143,7 @@ class VacancyConnection:
 
     @classmethod
     def from_page(cls, page: Page[db_vacancies.Vacancy]) -> VacancyConnection:
-        return cls(
-            edges=[
-                VacancyEdge(cursor=c, node=Vacancy.from_model(v)) for v, c in zip(page.rows, page.cursors, strict=True)
-            ],
-            page_info=page_info(page),
-            total_count=page.total,
-        )
+        return cls(**connection_fields(page, VacancyEdge, Vacancy.from_model))
 
 
 @strawberry.input
