@@ -184,3 +184,36 @@ class Factory:
         )
         assert response.status_code == 200, response.text
         return response.json()  # type: ignore[no-any-return]
+
+
+def payload(body: dict[str, Any]) -> Any:
+    """The one top-level field of a response that carries no GraphQL error."""
+    assert "errors" not in body, body
+    (result,) = body["data"].values()
+    return result
+
+
+async def send(make: Factory, caller: Caller | None, document: str, input: dict[str, Any]) -> dict[str, Any]:
+    """A mutation's payload: its object (vacancy, hire, …) and its userErrors."""
+    return payload(await make.graphql(caller, document, {"input": input}))  # type: ignore[no-any-return]
+
+
+def _object_of(result: dict[str, Any]) -> Any:
+    (name,) = (key for key in result if key != "userErrors")
+    return result[name]
+
+
+async def accepted(make: Factory, caller: Caller | None, document: str, input: dict[str, Any]) -> Any:
+    """The object a mutation returned, asserting it reported no user error."""
+    result = await send(make, caller, document, input)
+    assert result["userErrors"] == [], result["userErrors"]
+    return _object_of(result)
+
+
+async def refused(make: Factory, caller: Caller | None, document: str, input: dict[str, Any]) -> dict[str, Any]:
+    """The one user error a refused mutation returns: no object, no GraphQL error, no stack trace."""
+    result = await send(make, caller, document, input)
+    assert _object_of(result) is None, result
+    assert len(result["userErrors"]) == 1, result["userErrors"]
+    assert "Traceback" not in result["userErrors"][0]["message"]
+    return result["userErrors"][0]  # type: ignore[no-any-return]

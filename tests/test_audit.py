@@ -16,10 +16,10 @@ from sqlalchemy import text
 from db.audit import GENESIS_HASH
 from db.engine import Database
 from db.enums import Role, Sector
-from tests.factories import Caller, Factory
-from tests.test_hires import RECORD, hire, hire_input, log_in, send
+from tests.factories import Caller, Factory, payload, send
+from tests.test_hires import RECORD, hire, hire_input, log_in
 from tests.test_statistics import random_mix
-from tests.test_vacancies import open_vacancy, payload
+from tests.test_vacancies import open_vacancy
 
 VERIFY = "{ verifyAuditLog { ok eventsChecked firstBrokenSeq } }"
 EVENTS = """

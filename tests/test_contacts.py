@@ -17,9 +17,9 @@ from db.engine import Database
 from db.enums import Province, Role, Sector
 from schema.common import to_global_id, uuid_of
 from schema.root import schema
-from tests.factories import Caller, Factory
+from tests.factories import Caller, Factory, accepted, payload, refused, send
 from tests.test_hires import log_in, profile_id
-from tests.test_vacancies import create, open_vacancy, payload
+from tests.test_vacancies import create, open_vacancy
 
 REQUEST_FIELDS = """
 fragment RequestFields on ContactRequest {
@@ -47,23 +47,6 @@ query($filter: ContactRequestFilter, $first: Int, $after: String) {
 )
 NODE = "query($id: ID!) { node(id: $id) { ...RequestFields } }" + REQUEST_FIELDS
 SOK_DARA = {"name": "សុខ ដារ៉ា", "phone": "+85512345678"}
-
-
-async def send(make: Factory, caller: Caller | None, document: str, input: dict[str, Any]) -> dict[str, Any]:
-    return payload(await make.graphql(caller, document, {"input": input}))  # type: ignore[no-any-return]
-
-
-async def accepted(make: Factory, caller: Caller | None, document: str, input: dict[str, Any]) -> dict[str, Any]:
-    result = await send(make, caller, document, input)
-    assert result["userErrors"] == [], result["userErrors"]
-    return result["contactRequest"]  # type: ignore[no-any-return]
-
-
-async def refused(make: Factory, caller: Caller | None, document: str, input: dict[str, Any]) -> dict[str, Any]:
-    result = await send(make, caller, document, input)
-    assert result["contactRequest"] is None, result
-    assert len(result["userErrors"]) == 1, result["userErrors"]
-    return result["userErrors"][0]  # type: ignore[no-any-return]
 
 
 async def ask(make: Factory, employer: Caller, vacancy: dict[str, Any], profile: uuid.UUID, **extra: Any) -> Any:

@@ -18,8 +18,8 @@ from sqlalchemy import text
 from db.engine import Database
 from db.enums import Province, Role, Sector
 from schema.common import to_global_id, uuid_of
-from tests.factories import Caller, Factory
-from tests.test_hires import END, TODAY, VOID, accepted, hire, log_in
+from tests.factories import Caller, Factory, accepted
+from tests.test_hires import END, TODAY, VOID, hire, log_in
 from tests.test_vacancies import CONSTRUCTION_JOB, open_vacancy
 
 EXPORT = "/exports/hires.csv"

@@ -19,8 +19,8 @@ from db.enums import Province, Role, Sector
 from resolvers.validation import today_in_cambodia
 from resolvers.wages import textile_minimum_wage
 from schema.common import to_global_id, uuid_of
-from tests.factories import Caller, Factory
-from tests.test_vacancies import CLOSE, CONSTRUCTION_JOB, create, open_vacancy, payload
+from tests.factories import Caller, Factory, accepted, payload, refused, send
+from tests.test_vacancies import CLOSE, CONSTRUCTION_JOB, create, open_vacancy
 
 TODAY = today_in_cambodia()
 MINIMUM = textile_minimum_wage(TODAY.year)
@@ -72,24 +72,6 @@ def hire_input(vacancy: dict[str, Any], profile: uuid.UUID, **overrides: Any) ->
         "monthlyWageUsd": "230.00",
         "nssfNumber": "1234567890",
     } | overrides
-
-
-async def send(make: Factory, caller: Caller | None, document: str, input: dict[str, Any]) -> dict[str, Any]:
-    return payload(await make.graphql(caller, document, {"input": input}))  # type: ignore[no-any-return]
-
-
-async def accepted(make: Factory, caller: Caller | None, document: str, input: dict[str, Any]) -> dict[str, Any]:
-    result = await send(make, caller, document, input)
-    assert result["userErrors"] == [], result["userErrors"]
-    return result["hire"]  # type: ignore[no-any-return]
-
-
-async def refused(make: Factory, caller: Caller | None, document: str, input: dict[str, Any]) -> dict[str, Any]:
-    """The one user error a refused hire mutation returns: no hire, no GraphQL error."""
-    result = await send(make, caller, document, input)
-    assert result["hire"] is None, result
-    assert len(result["userErrors"]) == 1, result["userErrors"]
-    return result["userErrors"][0]  # type: ignore[no-any-return]
 
 
 async def hire(make: Factory, caller: Caller, vacancy: dict[str, Any], profile: uuid.UUID, **overrides: Any) -> Any:

@@ -22,7 +22,7 @@ from resolvers.accounts import set_api_client
 from resolvers.returnees import normalise_phone
 from resolvers.validation import today_in_cambodia
 from schema.common import to_global_id, uuid_of
-from tests.factories import Caller, Factory
+from tests.factories import Caller, Factory, refused, send
 
 PAYLOAD = (
     "profile { id province ageBand sex returnedIn educationLevel skills { code } } userErrors { code field message }"
@@ -81,25 +81,10 @@ async def ministry_client(make: Factory, province: Province | None) -> Caller:
     return Caller(client_id, secret, await make.token(client_id, secret), None)
 
 
-async def send(make: Factory, caller: Caller | None, document: str, input: dict[str, Any]) -> dict[str, Any]:
-    body = await make.graphql(caller, document, {"input": input})
-    assert "errors" not in body, body
-    (result,) = body["data"].values()
-    return result  # type: ignore[no-any-return]
-
-
 async def registered(make: Factory, caller: Caller | None = None, **overrides: Any) -> dict[str, Any]:
     result = await send(make, caller, REGISTER, returnee_input(**overrides))
     assert result["userErrors"] == [], result["userErrors"]
     return result["profile"]  # type: ignore[no-any-return]
-
-
-async def refused(make: Factory, caller: Caller | None, document: str, input: dict[str, Any]) -> dict[str, Any]:
-    """The one user error a refused mutation returns: no profile, no GraphQL error."""
-    result = await send(make, caller, document, input)
-    assert result["profile"] is None
-    assert len(result["userErrors"]) == 1, result["userErrors"]
-    return result["userErrors"][0]  # type: ignore[no-any-return]
 
 
 async def rows(db: Database, sql: str, **params: Any) -> list[Any]:

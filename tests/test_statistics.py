@@ -15,9 +15,9 @@ from sqlalchemy import text
 
 from db.engine import Database
 from db.enums import Sector
-from tests.factories import Caller, Factory
-from tests.test_hires import END, RECORD, TODAY, VOID, accepted, hire, hire_input, send
-from tests.test_vacancies import CONSTRUCTION_JOB, UPDATE, open_vacancy, payload
+from tests.factories import Caller, Factory, accepted, payload, send
+from tests.test_hires import END, RECORD, TODAY, VOID, hire, hire_input
+from tests.test_vacancies import CONSTRUCTION_JOB, UPDATE, open_vacancy
 
 STATISTICS = """
 query($groupBy: [PlacementDimension!]!, $filter: PlacementFilter) {

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from db.engine import Database
 from db.enums import Sector
-from tests.factories import Caller, Factory
+from tests.factories import Caller, Factory, accepted, payload, refused, send
 
 VACANCY_FIELDS = """
 fragment VacancyFields on Vacancy {
@@ -74,32 +74,6 @@ def vacancy_input(**overrides: Any) -> dict[str, Any]:
         "hoursPerWeek": 48,
         "benefits": ["MEALS"],
     } | overrides
-
-
-def payload(body: dict[str, Any]) -> Any:
-    """The one top-level field of a response that carries no GraphQL error."""
-    assert "errors" not in body, body
-    (result,) = body["data"].values()
-    return result
-
-
-async def send(make: Factory, caller: Caller, document: str, input: dict[str, Any]) -> dict[str, Any]:
-    return payload(await make.graphql(caller, document, {"input": input}))  # type: ignore[no-any-return]
-
-
-async def rejected(make: Factory, caller: Caller, document: str, input: dict[str, Any]) -> dict[str, Any]:
-    """The one user error a refused mutation returns: no vacancy, no GraphQL error, no stack trace."""
-    result = await send(make, caller, document, input)
-    assert result["vacancy"] is None
-    assert len(result["userErrors"]) == 1, result["userErrors"]
-    assert "Traceback" not in result["userErrors"][0]["message"]
-    return result["userErrors"][0]  # type: ignore[no-any-return]
-
-
-async def accepted(make: Factory, caller: Caller, document: str, input: dict[str, Any]) -> dict[str, Any]:
-    result = await send(make, caller, document, input)
-    assert result["userErrors"] == [], result["userErrors"]
-    return result["vacancy"]  # type: ignore[no-any-return]
 
 
 async def create(make: Factory, caller: Caller, **overrides: Any) -> dict[str, Any]:
@@ -203,7 +177,7 @@ async def test_only_draft_to_open_to_closed_is_allowed_anything_else_is_an_inval
     employer = await make.employer_caller(Sector.TEXTILE)
     vacancy = await {"draft": create, "open": open_vacancy, "closed": closed_vacancy}[given](make, employer)
 
-    error = await rejected(make, employer, document, {"id": vacancy["id"], **change})
+    error = await refused(make, employer, document, {"id": vacancy["id"], **change})
 
     assert error["code"] == "INVALID_STATE"
     assert (await node(make, employer, vacancy["id"]) or {})["status"] == vacancy["status"]
@@ -244,7 +218,7 @@ async def test_an_invalid_vacancy_is_refused_with_a_user_error_on_the_field_at_f
 ) -> None:
     employer = await make.employer_caller(sector)
 
-    error = await rejected(make, employer, CREATE, vacancy_input(**overrides))
+    error = await refused(make, employer, CREATE, vacancy_input(**overrides))
 
     assert (error["code"], error["field"]) == (code, ["input", *field]), error
 
@@ -253,7 +227,7 @@ async def test_an_unknown_skill_after_a_repeated_one_is_reported_at_its_own_inde
     employer = await make.employer_caller(Sector.TEXTILE)
     skills = ["textile.overlock", "textile.overlock", "textile.no-such-skill"]
 
-    error = await rejected(make, employer, CREATE, vacancy_input(requiredSkills=skills))
+    error = await refused(make, employer, CREATE, vacancy_input(requiredSkills=skills))
 
     assert error["field"] == ["input", "requiredSkills", "2"]
 
@@ -287,7 +261,7 @@ async def test_an_update_is_checked_against_the_vacancy_it_would_produce(make: F
     employer = await make.employer_caller(Sector.TEXTILE)
     vacancy = await create(make, employer, wageMinUsd="230.00", wageMaxUsd="260.00")
 
-    error = await rejected(make, employer, UPDATE, {"id": vacancy["id"], "wageMaxUsd": "220.00"})
+    error = await refused(make, employer, UPDATE, {"id": vacancy["id"], "wageMaxUsd": "220.00"})
 
     assert (error["code"], error["field"]) == ("INVALID", ["input", "wageMaxUsd"])
 
@@ -319,7 +293,7 @@ async def test_the_ministry_sees_every_vacancy_of_every_employer(make: Factory) 
 async def test_the_ministry_cannot_create_a_vacancy(make: Factory) -> None:
     ministry = await make.caller(None)
 
-    error = await rejected(make, ministry, CREATE, vacancy_input())
+    error = await refused(make, ministry, CREATE, vacancy_input())
 
     assert error["code"] == "FORBIDDEN"
 
@@ -329,9 +303,9 @@ async def test_the_ministry_cannot_update_publish_or_close_a_vacancy(make: Facto
     draft, opened = await create(make, employer), await open_vacancy(make, employer)
 
     errors = [
-        await rejected(make, ministry, UPDATE, {"id": draft["id"], "title": "Ministry title"}),
-        await rejected(make, ministry, PUBLISH, {"id": draft["id"]}),
-        await rejected(make, ministry, CLOSE, {"id": opened["id"]}),
+        await refused(make, ministry, UPDATE, {"id": draft["id"], "title": "Ministry title"}),
+        await refused(make, ministry, PUBLISH, {"id": draft["id"]}),
+        await refused(make, ministry, CLOSE, {"id": opened["id"]}),
     ]
 
     assert [e["code"] for e in errors] == ["FORBIDDEN"] * 3
@@ -359,7 +333,7 @@ async def test_an_employer_cannot_update_another_employers_vacancy(make: Factory
     a, b = await make.employer_caller(Sector.TEXTILE), await make.employer_caller(Sector.TEXTILE)
     vacancy = await (create(make, a) if status == "DRAFT" else open_vacancy(make, a))
 
-    error = await rejected(make, b, UPDATE, {"id": vacancy["id"], "title": "Taken over"})
+    error = await refused(make, b, UPDATE, {"id": vacancy["id"], "title": "Taken over"})
 
     assert error["code"] == "NOT_FOUND"
     assert (await node(make, a, vacancy["id"]) or {})["title"] == vacancy["title"]
@@ -369,7 +343,7 @@ async def test_an_employer_cannot_publish_another_employers_vacancy(make: Factor
     a, b = await make.employer_caller(Sector.TEXTILE), await make.employer_caller(Sector.TEXTILE)
     draft = await create(make, a)
 
-    error = await rejected(make, b, PUBLISH, {"id": draft["id"]})
+    error = await refused(make, b, PUBLISH, {"id": draft["id"]})
 
     assert error["code"] == "NOT_FOUND"
     assert (await node(make, a, draft["id"]) or {})["status"] == "DRAFT"
@@ -379,7 +353,7 @@ async def test_an_employer_cannot_close_another_employers_vacancy(make: Factory)
     a, b = await make.employer_caller(Sector.TEXTILE), await make.employer_caller(Sector.TEXTILE)
     opened = await open_vacancy(make, a)
 
-    error = await rejected(make, b, CLOSE, {"id": opened["id"]})
+    error = await refused(make, b, CLOSE, {"id": opened["id"]})
 
     assert error["code"] == "NOT_FOUND"
     assert (await node(make, a, opened["id"]) or {})["status"] == "OPEN"
@@ -388,7 +362,7 @@ async def test_an_employer_cannot_close_another_employers_vacancy(make: Factory)
 async def test_a_client_without_vacancies_write_cannot_create_a_vacancy(make: Factory) -> None:
     reader = await make.caller(await make.employer(Sector.TEXTILE), scopes=["vacancies:read"])
 
-    error = await rejected(make, reader, CREATE, vacancy_input())
+    error = await refused(make, reader, CREATE, vacancy_input())
 
     assert error["code"] == "FORBIDDEN"
 
@@ -415,11 +389,11 @@ async def test_repeating_a_create_with_the_same_key_and_input_returns_the_same_v
     assert (await vacancies(make, employer))["totalCount"] == 1
 
 
-async def test_reusing_a_key_for_a_different_vacancy_is_rejected(make: Factory) -> None:
+async def test_reusing_a_key_for_a_different_vacancy_is_refused(make: Factory) -> None:
     employer = await make.employer_caller(Sector.TEXTILE)
     await create(make, employer, idempotencyKey="hr-42")
 
-    error = await rejected(make, employer, CREATE, vacancy_input(idempotencyKey="hr-42", positions=99))
+    error = await refused(make, employer, CREATE, vacancy_input(idempotencyKey="hr-42", positions=99))
 
     assert error["code"] == "IDEMPOTENCY_KEY_REUSED"
     assert (await vacancies(make, employer))["totalCount"] == 1
@@ -536,9 +510,9 @@ async def test_a_rejected_mutation_writes_no_audit_event(make: Factory, db: Data
     employer = await make.employer_caller(Sector.TEXTILE)
     vacancy = await create(make, employer)
 
-    await rejected(make, employer, CREATE, vacancy_input(positions=0))
-    await rejected(make, employer, UPDATE, {"id": vacancy["id"], "title": " "})
-    await rejected(make, employer, CLOSE, {"id": vacancy["id"]})
+    await refused(make, employer, CREATE, vacancy_input(positions=0))
+    await refused(make, employer, UPDATE, {"id": vacancy["id"], "title": " "})
+    await refused(make, employer, CLOSE, {"id": vacancy["id"]})
 
     assert [action for action, _, _ in await audit_chain(db)] == ["vacancy.created"]
 
@@ -549,7 +523,7 @@ async def test_a_rejected_mutation_writes_no_audit_event(make: Factory, db: Data
 async def test_updating_with_a_garbage_id_is_invalid_on_the_id_field(make: Factory) -> None:
     employer = await make.employer_caller(Sector.TEXTILE)
 
-    error = await rejected(make, employer, UPDATE, {"id": "garbage", "title": "x"})
+    error = await refused(make, employer, UPDATE, {"id": "garbage", "title": "x"})
 
     assert (error["code"], error["field"]) == ("INVALID", ["input", "id"])
 
