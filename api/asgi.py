@@ -9,6 +9,6 @@ from api.settings import Settings
 app = create_app(Settings.from_env(), os.environ["DATABASE_URL"])
 
 # Everything imported so far lives as long as the process: keep the garbage collector from walking it
-# again and again (measured in bench/statistics.py: it set the p99 of large responses).
+# again and again (measured in bench/placement_statistics.py: it set the p99 of large responses).
 gc.collect()
 gc.freeze()
