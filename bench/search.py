@@ -42,10 +42,11 @@ from db.embedded import EmbeddedPostgres
 from db.engine import Database, create_engine
 from db.enums import AgeBand, EducationLevel, Province, Sector
 from db.migrate import upgrade
-from db.search import PageStatements, ProfileSearch, conditions, page_statements, search_parts
+from db.search import PageStatements, ProfileSearch, search_statements
 from db.taxonomy import SKILLS
 
 DIALECT = PGDialect_asyncpg()
+SKILL_BITS: dict[str, int] = {}  # read from the database before the mix is built
 PAGE_SIZE = 20
 DEEP_PAGE = 50
 SEARCH_DOCUMENT = """
@@ -69,13 +70,7 @@ class Case:
     after: str | None = None
 
     def statements(self) -> PageStatements:
-        return page_statements(
-            conditions(self.search),
-            search_parts(self.search),
-            first=PAGE_SIZE,
-            after=self.after,
-            with_total=not self.deep,
-        )
+        return search_statements(self.search, SKILL_BITS, first=PAGE_SIZE, after=self.after, with_total=not self.deep)
 
 
 def the_mix(rng: random.Random, size: int) -> list[Case]:
@@ -217,6 +212,7 @@ async def main(args: argparse.Namespace, url: str) -> None:
 
     raw_url = url.replace("postgresql://", "postgres://")
     pool = await asyncpg.create_pool(raw_url, min_size=args.concurrency, max_size=args.concurrency)
+    SKILL_BITS.update((row["code"], row["bit"]) for row in await pool.fetch("SELECT code, bit FROM skills"))
     cases = await walk_to_deep_pages(pool, the_mix(random.Random(args.seed), args.searches))
     deep = sum(c.deep for c in cases)
     print(

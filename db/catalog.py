@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ARRAY, CheckConstraint, Text, any_, literal, select
+from sqlalchemy import ARRAY, CheckConstraint, SmallInteger, Text, any_, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -13,12 +13,17 @@ from db.enums import Sector
 
 class Skill(Base):
     __tablename__ = "skills"
-    __table_args__ = (CheckConstraint("code ~ '^[a-z]+\\.[a-z0-9-]+$'", name="code_is_a_slug"),)
+    __table_args__ = (
+        CheckConstraint("code ~ '^[a-z]+\\.[a-z0-9-]+$'", name="code_is_a_slug"),
+        CheckConstraint("bit BETWEEN 0 AND 62", name="bit_fits_a_bigint"),
+    )
 
     code: Mapped[str] = mapped_column(Text, primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     name_km: Mapped[str] = mapped_column(Text)
     sector: Mapped[Sector | None] = mapped_column(SECTOR_ENUM)
+    bit: Mapped[int] = mapped_column(SmallInteger, unique=True)
+    """The skill's bit in a profile's skill mask (search postings, migration 0005); a new skill takes the next."""
 
 
 class Occupation(Base):

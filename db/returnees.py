@@ -6,13 +6,16 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
+    Column,
     Date,
     ForeignKey,
     Index,
     Integer,
     SmallInteger,
+    Table,
     Text,
     UniqueConstraint,
     func,
@@ -134,3 +137,41 @@ class ProfileExperience(Base):
     abroad: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     sector: Mapped[Sector | None] = mapped_column(SECTOR_ENUM)
     years: Mapped[int] = mapped_column(Integer)
+
+
+# One row per (consenting profile, skill it holds), kept by triggers on returnee_profiles (migration 0005).
+# Searches by skill read these through the covering index instead of the profiles' wide rows.
+profile_postings = Table(
+    "profile_postings",
+    Base.metadata,
+    Column("skill_bit", SmallInteger, nullable=False),
+    Column("available_from", Date, nullable=False),
+    Column("profile_id", UUID, ForeignKey("returnee_profiles.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("skill_mask", BigInteger, nullable=False),
+    Column("is_available", Boolean, nullable=False),
+    Column("province", PROVINCE_ENUM, nullable=False),
+    Column("age_band", AGE_BAND_ENUM, nullable=False),
+    Column("sex", SEX_ENUM, nullable=False),
+    Column("return_month", Date, nullable=False),
+    Column("education_level", pg_enum(EducationLevel, "education_level"), nullable=False),
+    Column("preferred_mask", Integer, nullable=False),
+    Column("sector_mask", SmallInteger, nullable=False),
+)
+Index(
+    "ix_profile_postings_search",
+    profile_postings.c.skill_bit,
+    profile_postings.c.available_from.desc(),
+    profile_postings.c.profile_id.desc(),
+    unique=True,
+    postgresql_include=[
+        "skill_mask",
+        "is_available",
+        "province",
+        "preferred_mask",
+        "age_band",
+        "sex",
+        "return_month",
+        "education_level",
+        "sector_mask",
+    ],
+)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, cast, func, literal, or_, select, tuple_
+from sqlalchemy import BigInteger, ColumnElement, Integer, Select, cast, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text
@@ -22,11 +22,13 @@ from db.anonymity import (
     group_of_profile,
     to_view,
 )
+from db.catalog import Skill
 from db.enums import AgeBand, EducationLevel, Province, Sector, Sex
 from db.pagination import InvalidCursor
-from db.returnees import ProfileGroupCount, ReturneeProfile
+from db.returnees import ProfileGroupCount, ReturneeProfile, profile_postings
 
 EDUCATION_ORDER = list(EducationLevel)
+POSTING = profile_postings.c
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def decode_cursor(cursor: str) -> tuple[int, date, uuid.UUID]:
         if not isinstance(score, int):
             raise ValueError("score")
         return score, date.fromisoformat(available), uuid.UUID(profile_id)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, AttributeError, OverflowError) as exc:  # uuid.UUID(5): AttributeError
         raise InvalidCursor("The cursor is not one this API returned.") from exc
 
 
@@ -157,18 +159,26 @@ def page_statements(
         .where(*where)
     )
     if after is not None:
-        after_score, after_available, after_id = decode_cursor(after)
-        position = [after_score, after_available, after_id] if parts else [after_available, after_id]
-        chosen = chosen.where(tuple_(*order) < tuple_(*position))
+        chosen = chosen.where(tuple_(*order) < tuple_(*_position(after, scored=bool(parts))))
     chosen_page = chosen.order_by(*(column.desc() for column in order)).limit(first + 1).subquery("chosen")
+    total = select(func.count()).select_from(_searched(where)).where(*where) if with_total else None
+    return _page_of(chosen_page, tuple(parts), total=total, first=first)
+
+
+def _position(after: str, *, scored: bool) -> list[Any]:
+    after_score, after_available, after_id = decode_cursor(after)
+    return [after_score, after_available, after_id] if scored else [after_available, after_id]
+
+
+def _page_of(chosen_page: Any, parts: tuple[str, ...], *, total: Select[Any] | None, first: int) -> PageStatements:
+    """The chosen ids (with score and parts) joined to what an employer may see of each, in page order."""
     page = (
         anonymised_profiles()
         .add_columns(chosen_page.c.score, *(chosen_page.c[f"part_{n}"] for n in parts))
         .join(chosen_page, chosen_page.c.chosen_id == ReturneeProfile.id)
         .order_by(chosen_page.c.score.desc(), ReturneeProfile.available_from.desc(), ReturneeProfile.id.desc())
     )
-    total = select(func.count()).select_from(_searched(where)).where(*where) if with_total else None
-    return PageStatements(page=page, total=total, first=first, parts=tuple(parts))
+    return PageStatements(page=page, total=total, first=first, parts=parts)
 
 
 def _searched(where: list[ColumnElement[bool]]) -> Any:
@@ -197,6 +207,109 @@ async def ranked_page(session: AsyncSession, statements: PageStatements, *, afte
         has_previous=after is not None,
         total=total,
     )
+
+
+# Searches by skill read the skill postings (migration 0005) instead of the profiles; languages and
+# occupations are not posted, so a search asking for them reads the profiles.
+_skill_bits: dict[str, int] = {}
+
+
+async def skill_bits(session: AsyncSession) -> dict[str, int]:
+    """Each skill's bit in the postings' skill masks, read once per process (only migrations change it)."""
+    if not _skill_bits:
+        _skill_bits.update((code, bit) for code, bit in await session.execute(select(Skill.code, Skill.bit)))
+    return _skill_bits
+
+
+def search_statements(
+    search: ProfileSearch, bits: dict[str, int], *, first: int, after: str | None, with_total: bool = True
+) -> PageStatements:
+    """The statements of one search: from the skill postings when it asks for skills, else from the profiles."""
+    wanted = [bits[code] for code in dict.fromkeys(search.skills) if code in bits]
+    posted = wanted and not search.occupations and not search.languages
+    if not posted or (search.all_skills and len(wanted) < len(set(search.skills))):
+        return page_statements(
+            conditions(search), search_parts(search), first=first, after=after, with_total=with_total
+        )
+    return _posting_statements(search, wanted, first=first, after=after, with_total=with_total)
+
+
+def _bits(values: list[Any], among: list[Any]) -> Any:
+    return literal(sum(1 << among.index(v) for v in set(values)), BigInteger)
+
+
+def _has_any(mask_column: Any, mask: Any) -> ColumnElement[bool]:
+    return mask_column.op("&")(mask) != 0
+
+
+def posting_conditions(search: ProfileSearch) -> list[ColumnElement[bool]]:
+    """`conditions` on the postings: the same filters, read from the posting's columns and masks."""
+    where: list[ColumnElement[bool]] = []
+    if search.only_available:
+        where.append(POSTING.is_available)
+    if search.sectors:
+        where.append(_has_any(POSTING.sector_mask, _bits(search.sectors, list(Sector))))
+    if search.provinces:
+        here = POSTING.province.in_(search.provinces)
+        willing = _has_any(POSTING.preferred_mask, _bits(search.provinces, list(Province)))
+        where.append(or_(here, willing) if search.include_willing_to_relocate else here)
+    if search.age_bands:
+        where += [POSTING.age_band.in_(search.age_bands), ProfileGroupCount.disclosure < WITHOUT_AGE_BAND]
+    if search.sex is not None:
+        where += [POSTING.sex == search.sex, ProfileGroupCount.disclosure < WITHOUT_SEX]
+    if search.available_by is not None:
+        where.append(POSTING.available_from <= search.available_by)
+    if search.education_at_least is not None:
+        where.append(POSTING.education_level.in_(EDUCATION_ORDER[EDUCATION_ORDER.index(search.education_at_least) :]))
+    return where
+
+
+def _posting_statements(
+    search: ProfileSearch, wanted: list[int], *, first: int, after: str | None, with_total: bool
+) -> PageStatements:
+    """Candidates from the postings of each skill asked for, each profile once: under the first requested
+    skill it holds (the postings of later skills skip profiles holding an earlier one). The score is how many
+    requested skills the profile's mask holds; with all_skills, one skill's postings filtered by the mask."""
+    where = posting_conditions(search)
+    source: Any = profile_postings
+    if any(ProfileGroupCount.__table__ in w._from_objects for w in where):
+        source = profile_postings.join(
+            ProfileGroupCount,
+            (ProfileGroupCount.age_band == POSTING.age_band)
+            & (ProfileGroupCount.sex == POSTING.sex)
+            & (ProfileGroupCount.province == POSTING.province)
+            & (ProfileGroupCount.return_month == POSTING.return_month),
+        )
+    score = sum(
+        (cast(POSTING.skill_mask.op(">>")(literal(bit, Integer)).op("&")(1), Integer) for bit in wanted),
+        literal(0, Integer),
+    )
+    every = literal(sum(1 << bit for bit in wanted), BigInteger)
+    branch_conditions = []
+    for n, bit in enumerate(wanted[:1] if search.all_skills else wanted):
+        conditions_of_branch = [POSTING.skill_bit == bit, *where]
+        if search.all_skills:
+            conditions_of_branch.append(POSTING.skill_mask.op("&")(every) == every)
+        elif n:
+            earlier = literal(sum(1 << b for b in wanted[:n]), BigInteger)
+            conditions_of_branch.append(POSTING.skill_mask.op("&")(earlier) == 0)
+        branch_conditions.append(conditions_of_branch)
+    branches = [
+        select(POSTING.profile_id.label("id"), POSTING.available_from, score.label("score"))
+        .select_from(source)
+        .where(*branch)
+        for branch in branch_conditions
+    ]
+    candidates = (union_all(*branches) if len(branches) > 1 else branches[0]).subquery("candidates")
+    order = [candidates.c.score, candidates.c.available_from, candidates.c.id]
+    chosen = select(candidates.c.id.label("chosen_id"), candidates.c.score, candidates.c.score.label("part_skills"))
+    if after is not None:
+        chosen = chosen.where(tuple_(*order) < tuple_(*_position(after, scored=True)))
+    chosen_page = chosen.order_by(*(column.desc() for column in order)).limit(first + 1).subquery("chosen")
+    # Counted branch by branch (the branches never share a profile): index-only counts, nothing projected.
+    counts = [select(func.count()).select_from(source).where(*branch).scalar_subquery() for branch in branch_conditions]
+    total = select(sum(counts[1:], counts[0])) if with_total else None
+    return _page_of(chosen_page, ("skills",), total=total, first=first)
 
 
 def search_parts(search: ProfileSearch) -> dict[str, ColumnElement[int]]:

@@ -13,12 +13,12 @@ from db.search import (
     ProfileSearch,
     RankedPage,
     VacancyNeeds,
-    conditions,
     matching_conditions,
     matching_parts,
     page_statements,
     ranked_page,
-    search_parts,
+    search_statements,
+    skill_bits,
 )
 from db.vacancies import Vacancy, VacancySkill, readable_vacancies
 from resolvers.errors import Forbidden
@@ -36,9 +36,8 @@ async def search_profiles(
 ) -> RankedPage:
     require_profiles_read(principal)
     async with db.read() as session:
-        statements = page_statements(
-            conditions(search), search_parts(search), first=first, after=after, with_total=with_total
-        )
+        bits = await skill_bits(session)
+        statements = search_statements(search, bits, first=first, after=after, with_total=with_total)
         return await ranked_page(session, statements, after=after)
 
 
