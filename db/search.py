@@ -9,7 +9,20 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Integer, Select, cast, func, literal, or_, select, tuple_, union_all
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text
@@ -294,18 +307,39 @@ def _posting_statements(
             earlier = literal(sum(1 << b for b in wanted[:n]), BigInteger)
             conditions_of_branch.append(POSTING.skill_mask.op("&")(earlier) == 0)
         branch_conditions.append(conditions_of_branch)
-    branches = [
-        select(POSTING.profile_id.label("id"), POSTING.available_from, score.label("score"))
-        .select_from(source)
-        .where(*branch)
-        for branch in branch_conditions
-    ]
-    candidates = (union_all(*branches) if len(branches) > 1 else branches[0]).subquery("candidates")
+    # The page, level by level of skills matched: each (level, branch) part is read in index order and stops
+    # after a page's worth, so a page costs about one page of index entries per part, not every candidate.
+    position = _position(after, scored=True) if after is not None else None
+    parts = []
+    for level in [len(wanted)] if search.all_skills else range(len(wanted), 0, -1):
+        if position is not None and level > position[0]:
+            continue  # the pages before this one held every match at this level
+        for n, branch in enumerate(branch_conditions):
+            if not search.all_skills and level > len(wanted) - n:
+                continue  # this branch's profiles lack the n skills before it
+            part = (
+                select(POSTING.profile_id.label("id"), POSTING.available_from, literal(level, Integer).label("score"))
+                .select_from(source)
+                .where(*branch)
+            )
+            if not search.all_skills:
+                part = part.where(score == level)
+            if position is not None and level == position[0]:
+                part = part.where(tuple_(POSTING.available_from, POSTING.profile_id) < tuple_(*position[1:]))
+            order = (POSTING.available_from.desc(), POSTING.profile_id.desc())
+            parts.append(part.order_by(*order).limit(first + 1))
+    if not parts:  # a cursor below the lowest level: nothing follows it
+        parts.append(
+            select(POSTING.profile_id.label("id"), POSTING.available_from, literal(0).label("score")).where(false())
+        )
+    candidates = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("candidates")
     order = [candidates.c.score, candidates.c.available_from, candidates.c.id]
-    chosen = select(candidates.c.id.label("chosen_id"), candidates.c.score, candidates.c.score.label("part_skills"))
-    if after is not None:
-        chosen = chosen.where(tuple_(*order) < tuple_(*_position(after, scored=True)))
-    chosen_page = chosen.order_by(*(column.desc() for column in order)).limit(first + 1).subquery("chosen")
+    chosen_page = (
+        select(candidates.c.id.label("chosen_id"), candidates.c.score, candidates.c.score.label("part_skills"))
+        .order_by(*(column.desc() for column in order))
+        .limit(first + 1)
+        .subquery("chosen")
+    )
     # Counted branch by branch (the branches never share a profile): index-only counts, nothing projected.
     counts = [select(func.count()).select_from(source).where(*branch).scalar_subquery() for branch in branch_conditions]
     total = select(sum(counts[1:], counts[0])) if with_total else None

@@ -15,6 +15,7 @@ from db.search import (
     PageStatements,
     ProfileSearch,
     conditions,
+    encode_cursor,
     page_statements,
     ranked_page,
     search_parts,
@@ -148,3 +149,14 @@ async def test_the_bit_masks_follow_the_database_enums(db: Database) -> None:
     assert provinces == [p.value for p in Province]
     assert sectors == [s.value for s in Sector]
     assert bits[0] == bits[1] + 1 <= 63
+
+
+async def test_a_cursor_below_the_lowest_level_ends_the_search(make: Factory, db: Database) -> None:
+    await make.profile(skills=["construction.welding"])
+    search = ProfileSearch(skills=["construction.welding", "construction.tiling"])
+    async with db.read() as session:
+        bits = await skill_bits(session)
+        first = await ranked_page(session, search_statements(search, bits, first=5, after=None), after=None)
+        last = encode_cursor(0, date(2026, 12, 1), first.rows[0].profile.id)
+        after_last = await ranked_page(session, search_statements(search, bits, first=5, after=last), after=last)
+    assert [row.score for row in first.rows] == [1] and after_last.rows == [] and not after_last.has_next
