@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import logging.config
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,9 +37,18 @@ def serve() -> None:
     """Migrate the database and serve the API (GraphiQL at /graphql)."""
     import uvicorn
 
+    from api import observability
+    from api.slow_clients import SlowClientProtocol
+
     settings = Settings.from_env()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    with database(settings) as url:
+    logging.config.dictConfig(observability.log_config(settings))  # JSON logs, uvicorn's included
+    # SIGTERM: uvicorn stops accepting, lets in-flight requests finish (up to KARNGAR_SHUTDOWN_TIMEOUT), then
+    # the embedded PostgreSQL stops and the process exits 0.
+    with (
+        observability.stopped_by_signals(),
+        observability.multiprocess_metrics(settings.workers),
+        database(settings) as url,
+    ):
         upgrade(url)
         # Workers are separate processes that build the app from the environment (api/asgi.py).
         os.environ["DATABASE_URL"] = url
@@ -48,8 +58,19 @@ def serve() -> None:
             host=settings.host,
             port=settings.port,
             workers=settings.workers,
-            log_level="info",
-            access_log=settings.access_log,
+            log_level=settings.log_level.lower(),
+            log_config=observability.log_config(settings),
+            access_log=False,  # api/observability.py writes the access log, without query strings
+            timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+            # A worker answers the supervisor's ping only once it has imported the app: on a busy machine that
+            # takes longer than uvicorn's 5 s, and it would be killed and restarted over and over.
+            timeout_worker_healthcheck=30,
+            # Slow clients (api/slow_clients.py): header deadline and size cap, idle keep-alive, and 503 beyond
+            # this many connections or requests in flight per worker.
+            http=SlowClientProtocol,
+            h11_max_incomplete_event_size=settings.max_header_bytes,
+            timeout_keep_alive=settings.keep_alive_timeout_seconds,
+            limit_concurrency=settings.limit_concurrency,
         )
 
 
@@ -95,6 +116,48 @@ def export_schema(
         return
     SCHEMA_FILE.write_text(sdl, encoding="utf-8")
     typer.echo(f"Wrote {SCHEMA_FILE}", err=True)
+
+
+@app.command("rotate-signing-key")
+def rotate_signing_key(
+    retire_only: bool = typer.Option(
+        False, "--retire", help="Make no new key; delete older keys whose tokens have all expired."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="With --retire: delete every older key now (a leaked key); its tokens stop working."
+    ),
+) -> None:
+    """Sign new tokens with a new ES256 key; older keys stay in the JWKS until their tokens expire."""
+    from datetime import UTC, datetime
+
+    from auth.keys import retire, rotate
+
+    settings = Settings.from_env()
+    path = settings.signing_key_file
+    if retire_only:
+        removed = retire(path, force=force)
+        typer.echo(json.dumps({"removed": removed}))
+        return
+    if force:
+        raise typer.BadParameter("--force goes with --retire")
+    kid, retiring = rotate(path, settings.access_token_ttl_seconds)
+    retire_times = {old: datetime.fromtimestamp(at, UTC).isoformat() for old, at in retiring.items()}
+    typer.echo(json.dumps({"signingKid": kid, "retiring": retire_times}))
+
+
+@app.command()
+def healthcheck() -> None:
+    """Exit 0 when /healthz on KARNGAR_PORT answers: the container's HEALTHCHECK."""
+    import urllib.request
+
+    settings = Settings.from_env()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{settings.port}/healthz", timeout=3) as response:
+            healthy = response.status == 200
+    except OSError:
+        healthy = False
+    if not healthy:
+        raise typer.Exit(1)
 
 
 from api import returnee_commands  # noqa: E402

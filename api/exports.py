@@ -173,7 +173,7 @@ async def export_hires(request: Request) -> Response:
     except BadExportFilter as exc:
         return _error(str(exc), "BAD_USER_INPUT", 400)
     return StreamingResponse(
-        csv_chunks(hires_for_export(request.app.state.db, criteria)),
+        csv_chunks(hires_for_export(request.app.state.db.for_principal(principal), criteria)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="hires.csv"', "Cache-Control": "no-store"},
     )

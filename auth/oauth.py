@@ -26,6 +26,7 @@ from api.settings import Settings
 from auth.keys import SigningKeys
 from auth.passwords import verify_secret
 from auth.principal import ALL_SCOPES
+from auth.throttle import LoginThrottle, client_ip, throttled_response
 from db.accounts import ApiClient, active_api_client
 from db.engine import Database
 
@@ -148,11 +149,21 @@ async def token_endpoint(request: Request) -> JSONResponse:
 
     fields = {name: str(value) for name, value in form.items()}
     client_id = basic_client_id or fields.get("client_id", "")
+    # Before the client is looked up, and for unknown client ids too: a 429 must not tell which clients exist.
+    throttle, account, ip = LoginThrottle(settings, request.app.state.db), f"client:{client_id}", client_ip(request)
+    retry_after = await throttle.attempt(account, ip)
+    if retry_after is not None:
+        description = f"Too many failed attempts: try again in {retry_after} seconds."
+        # "slow_down" is the token endpoint's registered error for a client that must wait (RFC 8628 §3.5).
+        return throttled_response(retry_after, {"error": "slow_down", "error_description": description})
     row = await _active_client(request.app.state.db, client_id) if client_id else None
     server = ClientCredentialsServer(settings, request.app.state.signing_keys, RegisteredClient(client_id, row))
     token_request = TokenRequest(settings.issuer + TOKEN_PATH, fields, request.headers)
     # The secret check is an argon2 verify, slow on purpose, so authlib runs off the event loop.
-    return await run_in_threadpool(server.create_token_response, token_request)
+    response = await run_in_threadpool(server.create_token_response, token_request)
+    if response.status_code == 200:
+        await throttle.succeeded(account, ip)
+    return response
 
 
 def _oauth_response(status: int, body: dict[str, Any], headers: list[tuple[str, str]]) -> JSONResponse:

@@ -15,6 +15,7 @@ from api.settings import Settings
 from auth.csrf import csrf_header_missing, csrf_refused
 from auth.passwords import verify_secret
 from auth.principal import ROLE_SCOPES, Principal
+from auth.throttle import LoginThrottle, client_ip, throttled_response
 from db.accounts import User, active_user, end_session, start_session, user_of_session
 from db.engine import Database
 
@@ -29,11 +30,18 @@ async def login(request: Request) -> Response:
     username, password = credentials
     db: Database = request.app.state.db
     settings: Settings = request.app.state.settings
+    # Before anything else, and for unknown usernames too: a 429 must not tell which accounts exist.
+    throttle, account, ip = LoginThrottle(settings, db), f"user:{username}", client_ip(request)
+    retry_after = await throttle.attempt(account, ip)
+    if retry_after is not None:
+        message = f"Too many failed attempts: try again in {retry_after} seconds."
+        return throttled_response(retry_after, {"error": "too_many_attempts", "message": message})
     async with db.read() as session:
         user = await active_user(session, username)
     # Always one argon2 verify (off the event loop), so an unknown username answers as slowly as a wrong password.
     if not await run_in_threadpool(verify_secret, user.password_hash if user else None, password) or user is None:
         return JSONResponse({"error": "invalid_credentials", "message": WRONG_CREDENTIALS}, status_code=401)
+    await throttle.succeeded(account, ip)
 
     token = secrets.token_urlsafe(32)
     async with db.write() as session:

@@ -1,12 +1,24 @@
-"""The async engine and the sessions resolvers use: short read sessions and one write transaction."""
+"""The async engine and the sessions resolvers use: short read sessions and one write transaction.
+
+Every transaction says first who it acts for (db/caller.py): row-level security then refuses, in the
+database itself, any row that caller may not touch, whatever a resolver's own query asked for.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import make_url
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session, SessionTransaction
+
+from db.caller import SET_CALLER, SYSTEM, Caller, caller_of
+
+if TYPE_CHECKING:
+    from auth.principal import Principal
 
 
 def async_url(database_url: str) -> str:
@@ -15,37 +27,73 @@ def async_url(database_url: str) -> str:
     return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
-def create_engine(database_url: str, *, pool_size: int = 10, statement_timeout_ms: int = 15000) -> AsyncEngine:
+def create_engine(
+    database_url: str,
+    *,
+    pool_size: int = 10,
+    statement_timeout_ms: int = 15000,
+    connect_timeout_seconds: float = 5.0,
+    pool_timeout_seconds: float = 10.0,
+) -> AsyncEngine:
+    """Every wait is bounded: a connection attempt (asyncpg's `timeout`) and a wait for a pooled connection
+    both fail after their timeout, so a request while PostgreSQL is away fails fast (a 503 at /graphql)
+    instead of hanging; pre-ping replaces dead pooled connections, so the service recovers by itself."""
     return create_async_engine(
         async_url(database_url),
         pool_size=pool_size,
         max_overflow=0,
-        pool_timeout=10,
+        pool_timeout=pool_timeout_seconds,
         pool_pre_ping=True,
         connect_args={
+            "timeout": connect_timeout_seconds,
             "server_settings": {
                 "statement_timeout": str(statement_timeout_ms),
                 "application_name": "karngar",
                 "timezone": "UTC",
-            }
+            },
         },
     )
 
 
-class Database:
-    """Hands out sessions. Query resolvers run concurrently, so each takes its own."""
+class CallerSession(Session):
+    """A session whose every transaction first sets the caller kept in `info["caller"]`."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+
+@event.listens_for(CallerSession, "after_begin")
+def _set_caller(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
+    # In the same transaction as what follows, before it; savepoints inherit the outer transaction's setting.
+    if not transaction.nested:
+        caller: Caller = session.info.get("caller", SYSTEM)
+        connection.exec_driver_sql(SET_CALLER, caller.parameters())
+
+
+class Database:
+    """Hands out sessions. Query resolvers run concurrently, so each takes its own.
+
+    `Database(engine)` acts as the system (the command line, sign-in); `for_principal` gives the same
+    pool of connections bound to one authenticated caller, which is what GraphQL resolvers receive.
+    """
+
+    def __init__(self, engine: AsyncEngine, caller: Caller = SYSTEM, *, _sessions: Any = None) -> None:
         self.engine = engine
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self.caller = caller
+        self._sessions = _sessions or async_sessionmaker(
+            engine, expire_on_commit=False, autoflush=False, sync_session_class=CallerSession
+        )
+
+    def for_caller(self, caller: Caller) -> Database:
+        return Database(self.engine, caller, _sessions=self._sessions)
+
+    def for_principal(self, principal: Principal) -> Database:
+        return self.for_caller(caller_of(principal))
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self._sessions() as session, session.begin():
+        async with self._sessions(info={"caller": self.caller}) as session, session.begin():
             yield session
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        async with self._sessions() as session, session.begin():
+        async with self._sessions(info={"caller": self.caller}) as session, session.begin():
             yield session

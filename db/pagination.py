@@ -43,7 +43,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         if moment.tzinfo is None:
             raise ValueError("naive time")
         return moment.astimezone(UTC), uuid.UUID(row_id)
-    except (ValueError, TypeError, OverflowError) as exc:
+    except (ValueError, TypeError, AttributeError, OverflowError) as exc:  # uuid.UUID(5): AttributeError
         raise InvalidCursor("The cursor is not one this API returned.") from exc
 
 

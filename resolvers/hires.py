@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.metrics import PLACEMENTS
 from auth.principal import Principal
 from db import hires as db_hires
 from db.audit import append_audit_event
@@ -143,7 +144,8 @@ async def record_hire(db: Database, principal: Principal, hire: HireInput) -> Hi
             await set_availability(session, hire.profile_id, available=False)
             await append_audit_event(session, principal.actor, "hire.recorded", "Hire", record.id, change)
             await session.refresh(record)
-            return record
+        PLACEMENTS.labels(vacancy.sector.value).inc()  # committed: a placement that counts
+        return record
     except Rejected as rejected:
         return rejected.errors
 

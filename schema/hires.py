@@ -191,15 +191,22 @@ class PlacementFilter:
 def _uuid_or_error(global_id: str, type_name: str, path: str) -> uuid.UUID:
     raw = uuid_of(global_id, type_name)
     if raw is None:
-        raise ApiError(f"{path} is not the id of a {type_name}.", "BAD_USER_INPUT")
+        raise ApiError(f"{path} is not the id of {_kind(type_name)}.", "BAD_USER_INPUT")
     return raw
+
+
+def _kind(type_name: str) -> str:
+    """`Employer` → `an employer`, `Vacancy` → `a vacancy`: how the other id errors name what they expected."""
+    return ("an " if type_name[0] in "AEIOU" else "a ") + type_name.lower()
 
 
 def _criteria(f: HireFilter) -> HireCriteria:
     return HireCriteria(
         statuses=f.statuses or (),
-        employer_id=_uuid_or_error(f.employer_id, "Employer", "filter.employerId") if f.employer_id else None,
-        vacancy_id=_uuid_or_error(f.vacancy_id, "Vacancy", "filter.vacancyId") if f.vacancy_id else None,
+        employer_id=_uuid_or_error(f.employer_id, "Employer", "filter.employerId")
+        if f.employer_id is not None
+        else None,
+        vacancy_id=_uuid_or_error(f.vacancy_id, "Vacancy", "filter.vacancyId") if f.vacancy_id is not None else None,
         provinces=f.provinces or (),
         sectors=f.sectors or (),
         recorded_from=f.recorded_from,

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from api.observability import OperationMetrics
 from resolvers import contacts as contact_use_cases
 from resolvers import hires as hire_use_cases
 from resolvers import profiles as profile_use_cases
@@ -22,6 +24,7 @@ from schema.common import AgeBand, ApiError, EducationLevel, Node, Sex, parse_gl
 from schema.contacts import ContactMutation, ContactQuery, ContactRequest
 from schema.context import Info
 from schema.hires import Hire, HireMutation, HireQuery
+from schema.limits import MaskUnexpectedErrors, OperationLimits
 from schema.profiles import ProfileQuery, ReturneeProfile
 from schema.returnees import ReturneeMutation
 from schema.vacancies import Vacancy, VacancyMutation, VacancyQuery
@@ -75,8 +78,12 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     types=[Employer, Vacancy, ReturneeProfile, ContactRequest, Hire, AuditEvent, AgeBand, Sex, EducationLevel],
+    config=StrawberryConfig(disable_field_suggestions=True),
     extensions=[
-        lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error."),
+        OperationMetrics,  # operation counts, latency and the request log's operation name (api/observability.py)
+        # Depth, aliases, tokens, directives and cost, refused before execution; extensions.cost on every response.
+        OperationLimits,
+        lambda: MaskUnexpectedErrors(should_mask_error=should_mask, error_message="Unexpected error."),
         # HR systems send the same few documents again and again: parse and validate each once.
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
