@@ -72,17 +72,33 @@ class Database:
 
     `Database(engine)` acts as the system (the command line, sign-in); `for_principal` gives the same
     pool of connections bound to one authenticated caller, which is what GraphQL resolvers receive.
+    With a read replica (KARNGAR_READ_REPLICA_URL), `search()` reads from it: candidate search and placement
+    statistics, which only read and can bear replication lag; every other read and all writes use the primary.
     """
 
-    def __init__(self, engine: AsyncEngine, caller: Caller = SYSTEM, *, _sessions: Any = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        caller: Caller = SYSTEM,
+        *,
+        replica: AsyncEngine | None = None,
+        _sessions: Any = None,
+        _replica_sessions: Any = None,
+    ) -> None:
         self.engine = engine
+        self.replica = replica
         self.caller = caller
-        self._sessions = _sessions or async_sessionmaker(
-            engine, expire_on_commit=False, autoflush=False, sync_session_class=CallerSession
-        )
+        self._sessions = _sessions or _sessionmaker(engine)
+        self._replica_sessions = _replica_sessions or (_sessionmaker(replica) if replica else self._sessions)
 
     def for_caller(self, caller: Caller) -> Database:
-        return Database(self.engine, caller, _sessions=self._sessions)
+        return Database(
+            self.engine,
+            caller,
+            replica=self.replica,
+            _sessions=self._sessions,
+            _replica_sessions=self._replica_sessions,
+        )
 
     def for_principal(self, principal: Principal) -> Database:
         return self.for_caller(caller_of(principal))
@@ -93,7 +109,17 @@ class Database:
             yield session
 
     @asynccontextmanager
+    async def search(self) -> AsyncIterator[AsyncSession]:
+        """A read for search and statistics: on the read replica when there is one, else like `read()`."""
+        async with self._replica_sessions(info={"caller": self.caller}) as session, session.begin():
+            yield session
+
+    @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back if it raises."""
         async with self._sessions(info={"caller": self.caller}) as session, session.begin():
             yield session
+
+
+def _sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, sync_session_class=CallerSession)

@@ -35,7 +35,7 @@ async def search_profiles(
     db: Database, principal: Principal, search: ProfileSearch, *, first: int, after: str | None, with_total: bool
 ) -> RankedPage:
     require_profiles_read(principal)
-    async with db.read() as session:
+    async with db.search() as session:
         bits = await skill_bits(session)
         statements = search_statements(search, bits, first=first, after=after, with_total=with_total)
         return await ranked_page(session, statements, after=after)
@@ -57,16 +57,18 @@ async def matching_profiles(
         skills = list(
             await session.scalars(select(VacancySkill.skill_code).where(VacancySkill.vacancy_id == vacancy.id))
         )
-        needs = VacancyNeeds(
-            required_skills=skills,
-            occupation_code=vacancy.occupation_code,
-            sector=vacancy.sector,
-            province=vacancy.province,
-            needed_by=max(vacancy.start_date or today_in_cambodia(), today_in_cambodia()),
-        )
-        statements = page_statements(
-            matching_conditions(needs), matching_parts(needs), first=first, after=after, with_total=with_total
-        )
+    needs = VacancyNeeds(
+        required_skills=skills,
+        occupation_code=vacancy.occupation_code,
+        sector=vacancy.sector,
+        province=vacancy.province,
+        needed_by=max(vacancy.start_date or today_in_cambodia(), today_in_cambodia()),
+    )
+    # The vacancy is read on the primary (it may have been created a moment ago); its candidates on the replica.
+    statements = page_statements(
+        matching_conditions(needs), matching_parts(needs), first=first, after=after, with_total=with_total
+    )
+    async with db.search() as session:
         return await ranked_page(session, statements, after=after)
 
 

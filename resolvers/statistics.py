@@ -22,7 +22,7 @@ async def placement_statistics(
 ) -> PlacementStatistics:
     """Exact counts, never estimates: an employer's own placements, or every placement for a ministry auditor."""
     employer_id = hire_scope(principal)
-    async with db.read() as session:
+    async with db.search() as session:  # the read replica when there is one: statistics bear a moment's lag
         rows = await placement_counts(session, dimensions, criteria, employer_id=employer_id)
     # Every counted hire falls in exactly one row (the single ungrouped row when there are no dimensions).
     return PlacementStatistics(total=sum(row.placements for row in rows), rows=rows)
