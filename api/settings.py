@@ -53,7 +53,7 @@ class Settings:
     graphql_max_depth: int = 15
     graphql_max_aliases: int = 15
     graphql_max_tokens: int = 2000
-    graphql_max_directives: int = 10
+    graphql_max_directives: int = 8
     graphql_max_cost: int = 10_000
     # A read replica for candidate search and placement statistics (db/engine.py Database.search).
     read_replica_url: str | None = None
@@ -107,7 +107,7 @@ class Settings:
             graphql_max_depth=int(env.get("KARNGAR_GRAPHQL_MAX_DEPTH", "15")),
             graphql_max_aliases=int(env.get("KARNGAR_GRAPHQL_MAX_ALIASES", "15")),
             graphql_max_tokens=int(env.get("KARNGAR_GRAPHQL_MAX_TOKENS", "2000")),
-            graphql_max_directives=int(env.get("KARNGAR_GRAPHQL_MAX_DIRECTIVES", "10")),
+            graphql_max_directives=int(env.get("KARNGAR_GRAPHQL_MAX_DIRECTIVES", "8")),
             graphql_max_cost=int(env.get("KARNGAR_GRAPHQL_MAX_COST", "10000")),
             read_replica_url=env.get("KARNGAR_READ_REPLICA_URL") or None,
         )

@@ -62,6 +62,9 @@ LIST_ESTIMATE = 10
 # A mutation does more work than reading an object: each top-level mutation field costs this much on its own.
 MUTATION_COST = 10
 
+LIMIT_CODES = frozenset(
+    {"QUERY_TOO_DEEP", "TOO_MANY_ALIASES", "TOO_MANY_DIRECTIVES", "CIRCULAR_INTROSPECTION", "TOO_MANY_TOKENS"}
+)
 _SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
 
 
@@ -72,7 +75,7 @@ class Limits:
     max_depth: int = 15
     max_aliases: int = 15
     max_tokens: int = 2000
-    max_directives: int = 10
+    max_directives: int = 8
     max_cost: int = 10_000
 
     @classmethod
@@ -507,6 +510,11 @@ class OperationLimits(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         yield
         errors = self.execution_context.pre_execution_errors or []
+        over_limit = [e for e in errors if (e.extensions or {}).get("code") in LIMIT_CODES]
+        if over_limit:
+            # An operation over a limit gets that refusal alone, not one error per offending node as well (ten
+            # unknown directives are one TOO_MANY_DIRECTIVES, not eleven errors to read or to count).
+            errors[:] = over_limit
         hide_suggestions(errors)
         for error in errors:
             add_code(error, "GRAPHQL_VALIDATION_FAILED")

@@ -133,21 +133,21 @@ async def test_a_document_of_more_than_2000_tokens_or_comments_is_refused(make: 
     assert "more than 2000 comments" in comments
 
 
-async def test_more_than_10_directives_in_an_operation_are_refused_counting_fragments(make: Factory) -> None:
+async def test_more_than_8_directives_in_an_operation_are_refused_counting_fragments(make: Factory) -> None:
     employer = await make.employer_caller()
-    ten = "{ viewer { " + " ".join(f"a{i}: name @include(if: true)" for i in range(10)) + " }}"
+    eight = "{ viewer { " + " ".join(f"a{i}: name @include(if: true)" for i in range(8)) + " }}"
     in_fragments = (
         "{ viewer { ...D ...D ...D ...D @include(if: true) } }"
         " fragment D on Viewer { name @include(if: true) roles @skip(if: false) scopes @include(if: true) }"
     )
     overloading = "{ __typename %s }" % ("@aa " * 60)
 
-    allowed = await call(make, employer, ten)
+    allowed = await call(make, employer, eight)
     message = await refused_twice(make, employer, in_fragments, "TOO_MANY_DIRECTIVES")
     await refused_twice(make, employer, overloading, "TOO_MANY_DIRECTIVES")
 
-    assert "errors" not in allowed and len(allowed["data"]["viewer"]) == 10
-    assert "13 directives" in message and "at most 10" in message
+    assert "errors" not in allowed and len(allowed["data"]["viewer"]) == 8
+    assert "13 directives" in message and "at most 8" in message
 
 
 async def test_circular_introspection_is_refused_and_the_standard_introspection_query_answered(make: Factory) -> None:
