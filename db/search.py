@@ -87,7 +87,7 @@ def overlap_count(column: Any, values: list[str]) -> ColumnElement[int]:
 
 
 def conditions(search: ProfileSearch) -> list[ColumnElement[bool]]:
-    """The WHERE clauses of a search. Age band and sex only match where the profile shows them."""
+    """The WHERE clauses of a search on the profiles."""
     where: list[ColumnElement[bool]] = [ReturneeProfile.searchable]
     if search.only_available:
         where.append(ReturneeProfile.is_available)
@@ -106,18 +106,23 @@ def conditions(search: ProfileSearch) -> list[ColumnElement[bool]]:
         here = ReturneeProfile.province.in_(search.provinces)
         willing = ReturneeProfile.preferred_provinces.overlap(_text_array([p.value for p in search.provinces]))
         where.append(or_(here, willing) if search.include_willing_to_relocate else here)
-    if search.age_bands:
-        where += [ReturneeProfile.age_band.in_(search.age_bands), ProfileGroupCount.disclosure < WITHOUT_AGE_BAND]
-    if search.sex is not None:
-        where += [ReturneeProfile.sex == search.sex, ProfileGroupCount.disclosure < WITHOUT_SEX]
-    if search.available_by is not None:
-        where.append(ReturneeProfile.available_from <= search.available_by)
     if search.languages:
         where.append(ReturneeProfile.languages.overlap(_text_array(search.languages)))
+    return where + column_conditions(search, ReturneeProfile)
+
+
+def column_conditions(search: ProfileSearch, columns: Any) -> list[ColumnElement[bool]]:
+    """The filters on plain columns, which profiles and postings both have (`columns` is either's): age band
+    and sex match only where the profile's group shows them, so a filter cannot reveal a withheld value."""
+    where: list[ColumnElement[bool]] = []
+    if search.age_bands:
+        where += [columns.age_band.in_(search.age_bands), ProfileGroupCount.disclosure < WITHOUT_AGE_BAND]
+    if search.sex is not None:
+        where += [columns.sex == search.sex, ProfileGroupCount.disclosure < WITHOUT_SEX]
+    if search.available_by is not None:
+        where.append(columns.available_from <= search.available_by)
     if search.education_at_least is not None:
-        where.append(
-            ReturneeProfile.education_level.in_(EDUCATION_ORDER[EDUCATION_ORDER.index(search.education_at_least) :])
-        )
+        where.append(columns.education_level.in_(EDUCATION_ORDER[EDUCATION_ORDER.index(search.education_at_least) :]))
     return where
 
 
@@ -266,15 +271,7 @@ def posting_conditions(search: ProfileSearch) -> list[ColumnElement[bool]]:
         here = POSTING.province.in_(search.provinces)
         willing = _has_any(POSTING.preferred_mask, _bits(search.provinces, list(Province)))
         where.append(or_(here, willing) if search.include_willing_to_relocate else here)
-    if search.age_bands:
-        where += [POSTING.age_band.in_(search.age_bands), ProfileGroupCount.disclosure < WITHOUT_AGE_BAND]
-    if search.sex is not None:
-        where += [POSTING.sex == search.sex, ProfileGroupCount.disclosure < WITHOUT_SEX]
-    if search.available_by is not None:
-        where.append(POSTING.available_from <= search.available_by)
-    if search.education_at_least is not None:
-        where.append(POSTING.education_level.in_(EDUCATION_ORDER[EDUCATION_ORDER.index(search.education_at_least) :]))
-    return where
+    return where + column_conditions(search, POSTING)
 
 
 def _posting_statements(
