@@ -109,7 +109,8 @@ async def import_csv(request: Request) -> Response:
     except UnicodeDecodeError:
         return _refused("Save the file as CSV UTF-8.", "BAD_USER_INPUT", 400)
     try:
-        report = await import_returnees(request.app.state.db, lines, actor=principal.actor, province=principal.province)
+        db = request.app.state.db.for_principal(principal)  # row-level security binds the officer to the province
+        report = await import_returnees(db, lines, actor=principal.actor, province=principal.province)
     except ImportFileError as error:
         return _refused(str(error), "BAD_USER_INPUT", 400)
     return JSONResponse(report.as_json(), headers=_headers("no-store"))

@@ -20,10 +20,12 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from db.audit import Actor
+from db.caller import Caller
 from db.engine import Database
 from db.enums import Province
 from resolvers.returnee_import import ImportFileError, ImportReport, Rejection, import_returnees
 from resolvers.validation import today_in_cambodia
+from tests.factories import Factory
 
 TODAY = today_in_cambodia()
 SOON, LATER = (TODAY + timedelta(days=10)).isoformat(), (TODAY + timedelta(days=40)).isoformat()
@@ -232,3 +234,21 @@ async def test_the_command_refuses_a_file_without_a_province_column_unless_given
 
     assert result.exit_code == 2
     assert "province" in result.stderr
+
+
+async def test_as_an_officer_under_row_level_security_a_returnee_of_another_province_is_still_a_duplicate(
+    db: Database, make: Factory
+) -> None:
+    """The web client imports as the officer: identities of other provinces are invisible to it, yet the
+    unique phone still makes line 2 a duplicate (not an error). Line 16 (line 2's national id, another phone)
+    then imports, as line 2 did not."""
+    await make.profile(province=Province.SIEM_REAP, phone="+85512345678")
+    officer = db.for_caller(Caller("officer", province=Province.BATTAMBANG.value))
+
+    report, _ = await run_import(officer)
+
+    assert (report.imported, report.rejected, report.duplicate_national_id, report.duplicate_phone) == (3, 12, 0, 2)
+    async with officer.read() as session:
+        provinces = (await session.scalars(text("SELECT DISTINCT province::text FROM returnee_identities"))).all()
+    assert provinces == ["BATTAMBANG"]  # the Siem Reap returnee stays out of the officer's sight
+    assert await count(db, "SELECT count(*) FROM returnee_identities") == 1 + 3
