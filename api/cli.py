@@ -39,6 +39,7 @@ def serve() -> None:
 
     from api import observability
     from api.slow_clients import SlowClientProtocol
+    from api.supervisor import ClosingSupervisor
 
     settings = Settings.from_env()
     logging.config.dictConfig(observability.log_config(settings))  # JSON logs, uvicorn's included
@@ -53,7 +54,7 @@ def serve() -> None:
         # Workers are separate processes that build the app from the environment (api/asgi.py).
         os.environ["DATABASE_URL"] = url
         typer.echo(f"Karngar on http://{settings.host}:{settings.port}/graphql", err=True)
-        uvicorn.run(
+        config = uvicorn.Config(
             "api.asgi:app",
             host=settings.host,
             port=settings.port,
@@ -72,6 +73,13 @@ def serve() -> None:
             timeout_keep_alive=settings.keep_alive_timeout_seconds,
             limit_concurrency=settings.limit_concurrency,
         )
+        if config.workers > 1:
+            ClosingSupervisor(config, sockets=[config.bind_socket()]).run()
+        else:
+            server = uvicorn.Server(config)
+            server.run()
+            if not server.started:
+                raise typer.Exit(3)  # uvicorn's STARTUP_FAILURE: the app or the socket is broken
 
 
 @app.command()

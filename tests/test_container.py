@@ -241,10 +241,15 @@ def _refused(base: str) -> bool:
     return False
 
 
-def test_the_image_command_serves_as_its_user_and_stops_gracefully_on_sigterm(container: Container) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_image_command_serves_as_its_user_and_stops_gracefully_on_sigterm(
+    container: Container, workers: int
+) -> None:
+    """With several workers too (compose.yaml runs 2): the supervisor stops listening at once."""
     _, runtime = stages()
     serve, healthcheck = exec_form(runtime.all("CMD")[0]), ["karngar", "healthcheck"]
     base = f"http://127.0.0.1:{container.env['KARNGAR_PORT']}"
+    container.env["KARNGAR_WORKERS"] = str(workers)
     process = container.start(serve)
     try:
         wait_ready(base, process)
