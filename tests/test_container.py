@@ -238,6 +238,10 @@ def _refused(base: str) -> bool:
         httpx.get(f"{base}/healthz", timeout=1)
     except httpx.ConnectError:
         return True
+    except (httpx.ReadError, httpx.RemoteProtocolError):
+        # Accepted into the queue just as the listening socket closed, then reset unanswered: the stop is
+        # under way; ask again until connections are refused outright.
+        return False
     return False
 
 
