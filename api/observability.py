@@ -119,7 +119,12 @@ logging.getLogger("strawberry.execution").addFilter(GraphQLErrorFilter())
 
 class RedactingJsonFormatter(JsonFormatter):
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
-        return {key: redact(value) if isinstance(value, str) else value for key, value in log_data.items()}
+        # uvicorn adds a terminal-coloured copy of its message: escape codes have no place in a JSON log.
+        return {
+            key: redact(value) if isinstance(value, str) else value
+            for key, value in log_data.items()
+            if key != "color_message"
+        }
 
 
 class RedactingTextFormatter(logging.Formatter):

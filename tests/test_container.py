@@ -313,4 +313,5 @@ def test_the_image_command_serves_as_its_user_and_stops_gracefully_on_sigterm(
     assert container.run(healthcheck, timeout=30).returncode == 1
     records = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     assert any(record["logger"].startswith("uvicorn") for record in records)  # uvicorn's own logs are JSON too
+    assert not any("\x1b" in str(value) for record in records for value in record.values())  # no terminal colours
     assert any(record.get("route") == "/oauth/token" and record["status"] == 200 for record in records)
