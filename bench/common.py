@@ -1,4 +1,4 @@
-"""What the load, fault and fuzz runs share: a database of their own, `karngar serve` as a child process,
+"""What the benchmarks share: a database of their own, `karngar serve` as a child process,
 tokens, GraphQL calls over HTTP, and percentiles.
 
 Each run gets its own database (and, for the fault run, its own embedded server) so that one run's
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -24,7 +25,6 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.search import free_port
 from db.embedded import EmbeddedPostgres
 from db.migrate import upgrade
 
@@ -97,6 +97,12 @@ def _admin(server_url: str, name: str, fresh: bool) -> None:
             await connection.close()
 
     asyncio.run(run())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def raw_url(url: str) -> str:

@@ -3,7 +3,7 @@
     .venv/bin/python bench/search.py [--profiles 750000] [--seconds 20] [--concurrency 32]
 
 Loads the synthetic profiles once into a benchmark database (the embedded PostgreSQL under
-KARNGAR_BENCH_DIR, default ./.karngar-bench, or DATABASE_URL), then runs one seeded mix of searches
+KARNGAR_BENCH_DIR, default ./.karngar-bench, or a database karngar_bench on DATABASE_URL's server), then runs one seeded mix of searches
 (one to four filters, with and without skills, first page and page 50) two ways and prints
 p50/p95/p99 latency and requests per second for each, and their ratio:
   (a) the statements the resolvers issue, sent straight to asyncpg in this process;
@@ -19,8 +19,6 @@ import asyncio
 import json
 import os
 import random
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,10 +37,9 @@ from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.demo import seed
-from db.embedded import EmbeddedPostgres
+from bench.common import bench_database, client_token, serving
 from db.engine import Database, create_engine
 from db.enums import AgeBand, EducationLevel, Province, Sector
-from db.migrate import upgrade
 from db.search import PageStatements, ProfileSearch, search_statements
 from db.taxonomy import SKILLS
 
@@ -179,12 +176,6 @@ def summary(name: str, latencies: list[float], seconds: float) -> float:
     return rps
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def ensure_profiles(url: str, wanted: int) -> None:
     engine = create_engine(url, pool_size=1)
     async with Database(engine).read() as session:
@@ -238,37 +229,14 @@ async def main(args: argparse.Namespace, url: str) -> None:
     )
     await pool.close()
 
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "KARNGAR_PORT": str(port),
-        "KARNGAR_WORKERS": "2",
-        "KARNGAR_ACCESS_LOG": "false",
-        # One HR client sends the whole load: the per-client rate limit would measure itself, not search.
-        "KARNGAR_RATE_LIMIT_ENABLED": "false",
-        "KARNGAR_DB_POOL_SIZE": str(args.concurrency // 2 + 2),
-    }
-    karngar = Path(sys.executable).with_name("karngar")
-    server = subprocess.Popen([str(karngar), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
+    # One HR client sends the whole load: bench/common.py's server runs without the per-client rate limit.
+    async with serving(
+        url, args.directory / "search-serve.log", workers=2, pool_size=args.concurrency // 2 + 2
+    ) as base:
         async with httpx.AsyncClient(
             base_url=base, timeout=30, limits=httpx.Limits(max_connections=args.concurrency)
         ) as http:
-            for _ in range(300):
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.2)
-            token = (
-                await http.post(
-                    "/oauth/token", data={"grant_type": "client_credentials"}, auth=(hr["clientId"], hr["clientSecret"])
-                )
-            ).json()["access_token"]
-            headers = {"Authorization": f"Bearer {token}"}
+            headers = {"Authorization": f"Bearer {await client_token(http, hr)}"}
 
             async def graphql_one(case: Case) -> None:
                 document = SEARCH_DOCUMENT % ("" if case.deep else "totalCount")
@@ -284,9 +252,6 @@ async def main(args: argparse.Namespace, url: str) -> None:
                 await load(graphql_one, cases, args.seconds, args.concurrency),
                 args.seconds,
             )
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
     print(f"GraphQL throughput / SQL throughput: {gql_rps / sql_rps:.2f}x")
 
 
@@ -298,14 +263,6 @@ if __name__ == "__main__":
     parser.add_argument("--searches", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
     arguments = parser.parse_args()
-    if os.environ.get("DATABASE_URL"):
-        upgrade(os.environ["DATABASE_URL"])
-        asyncio.run(main(arguments, os.environ["DATABASE_URL"]))
-    else:
-        embedded = EmbeddedPostgres(Path(os.environ.get("KARNGAR_BENCH_DIR", ".karngar-bench")).resolve())
-        try:
-            bench_url = embedded.start("karngar_bench")
-            upgrade(bench_url)
-            asyncio.run(main(arguments, bench_url))
-        finally:
-            embedded.stop()
+    arguments.directory = Path(os.environ.get("KARNGAR_BENCH_DIR", ".karngar-bench")).resolve()
+    with bench_database(arguments.directory, "karngar_bench") as (bench_url, _):
+        asyncio.run(main(arguments, bench_url))
