@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import (
-    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -44,13 +44,10 @@ from graphql import (
     StringValueNode,
     ValidationRule,
     VariableNode,
-    Visitor,
     get_named_type,
     get_nullable_type,
     is_list_type,
-    visit,
 )
-from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.utilities import get_operation_ast, value_from_ast_untyped
 from strawberry.extensions import MaskErrors, SchemaExtension
 
@@ -96,6 +93,9 @@ def limit_error(message: str, code: str, nodes: Any = None) -> GraphQLError:
     return GraphQLError(message, nodes, extensions={"code": code})
 
 
+NUL_MESSAGE = "Text may not contain the NUL character (U+0000)."
+
+
 def holds_nul(value: Any) -> bool:
     """Whether a variable value (strings, lists, input objects) holds U+0000 anywhere."""
     if isinstance(value, str):
@@ -105,20 +105,6 @@ def holds_nul(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return any(holds_nul(v) for v in value)
     return False
-
-
-def string_literals(document: DocumentNode) -> Iterator[str]:
-    class Strings(Visitor):
-        def __init__(self) -> None:
-            super().__init__()
-            self.found: list[str] = []
-
-        def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
-            self.found.append(node.value)
-
-    strings = Strings()
-    visit(document, strings)
-    yield from strings.found
 
 
 def _label(operation: OperationDefinitionNode) -> str:
@@ -240,6 +226,10 @@ def shape_rule(max_depth: int, max_aliases: int, max_directives: int) -> type[Va
             fragments = {d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)}
             self.measure = ShapeMeasure(fragments)
             self.introspection = IntrospectionMeasure(fragments)
+
+        def enter_string_value(self, node: StringValueNode, *_: object) -> None:
+            if "\x00" in node.value:
+                self.report_error(limit_error(NUL_MESSAGE, "BAD_USER_INPUT", node))
 
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: object) -> None:
             label = _label(node)
@@ -523,11 +513,11 @@ class OperationLimits(SchemaExtension):
         context = self.execution_context
         document = context.graphql_document
         operation = get_operation_ast(document, context.operation_name) if document else None
-        if document is not None and (holds_nul(context.variables) or any(map(holds_nul, string_literals(document)))):
-            # PostgreSQL cannot store U+0000 in text: refuse it here, for every argument alike, before it fails there.
+        if document is not None and holds_nul(context.variables):
+            # PostgreSQL cannot store U+0000 in text: refuse it here, for every argument alike, before it fails
+            # there. The document's own string literals are checked once by its validation (OperationShapeRule).
             context.result = GraphQLExecutionResult(
-                data=None,
-                errors=[limit_error("Text may not contain the NUL character (U+0000).", "BAD_USER_INPUT", operation)],
+                data=None, errors=[limit_error(NUL_MESSAGE, "BAD_USER_INPUT", operation)]
             )
         elif document is not None and operation is not None:
             fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
