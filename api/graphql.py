@@ -393,4 +393,5 @@ def _shaped(response: Response, media_type: str) -> Response:
 
 
 def graphql_routes() -> list[BaseRoute]:
-    return [Route("/graphql", GraphQLEndpoint(), methods=["GET", "POST"])]
+    # No `methods=`: the endpoint answers other methods itself, with a GraphQL-shaped 405.
+    return [Route("/graphql", GraphQLEndpoint())]

@@ -198,6 +198,15 @@ async def test_a_mutation_over_get_is_405_allow_post_and_writes_nothing(make: Fa
     assert await vacancy_count(make, caller) == 1
 
 
+async def test_other_methods_get_a_graphql_shaped_405_naming_get_and_post(make: Factory) -> None:
+    caller = await make.employer_caller()
+    for method in ("PUT", "DELETE", "PATCH"):
+        response = await make.http.request(method, "/graphql", json={"query": VIEWER}, headers=bearer(caller))
+        assert response.status_code == 405, response.text
+        assert response.headers["allow"] == "GET, POST"
+        assert only_error(response)["extensions"]["code"] == "METHOD_NOT_ALLOWED"
+
+
 async def test_a_logged_in_session_may_not_query_over_get(make: Factory) -> None:
     await make.log_in(Role.HIRING_MANAGER, employer=await make.employer())
     refused = await make.http.get("/graphql", params={"query": VIEWER})
