@@ -179,6 +179,9 @@ def log_config(settings: Settings) -> dict[str, Any]:
 
 def _route_of(scope: Scope) -> str:
     """The route template that served the request ("/graphql"), never the raw path: labels stay bounded."""
+    served = scope.get("route")  # the router leaves the route it chose; refused before routing, match here
+    if served is not None:
+        return str(getattr(served, "path", "other")) or "/"
     app = scope.get("app")
     for route in getattr(app, "routes", ()):
         match, _ = route.matches(scope)
