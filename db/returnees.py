@@ -21,7 +21,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, BIT, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.accounts import PROVINCE_ENUM, SECTOR_ENUM
@@ -78,6 +78,14 @@ class ReturneeProfile(Base):
             postgresql_where=text("searchable"),
         ),
         Index("ix_returnee_profiles_searchable_available", "available_from", "id", postgresql_where=text("searchable")),
+        Index(
+            "ix_returnee_profiles_group",
+            "province",
+            "return_month",
+            "age_band",
+            "sex",
+            postgresql_where=text("searchable"),
+        ),
         CheckConstraint(
             f"preferred_provinces <@ ARRAY[{sql_in_list(Province)}]::text[]", name="preferred_provinces_known"
         ),
@@ -105,6 +113,10 @@ class ReturneeProfile(Base):
     """The returnee consents to be found by employers; withdrawing consent hides the profile at once."""
     is_available: Mapped[bool] = mapped_column(Boolean, server_default="true")
     """False while the returnee holds an active hire; kept by the hire use cases in their transaction."""
+    search_ordinal: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("nextval('returnee_profiles_search_ordinal_seq')"), unique=True, index=True
+    )
+    """The profile's bit in the search bitmaps (migration 0008): dense, assigned at registration."""
     created_at: Mapped[datetime] = created_at_column()
 
 
@@ -174,4 +186,16 @@ Index(
         "education_level",
         "sector_mask",
     ],
+)
+
+
+# For each searchable thing (a skill, a province, a disclosed age band, a day of availability, …) and each
+# 32,768 search ordinals, the bitmap of the consenting profiles that have it; kept by triggers on the profiles
+# and the group counts (migration 0008). Exact search totals are ANDs and ORs of these and a popcount.
+profile_bitmaps = Table(
+    "profile_bitmaps",
+    Base.metadata,
+    Column("key", Text, primary_key=True),
+    Column("chunk", Integer, primary_key=True),
+    Column("bits", BIT(varying=True), nullable=False),
 )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import reduce
 from typing import Any
 
 from sqlalchemy import (
@@ -14,6 +15,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    any_,
     cast,
     false,
     func,
@@ -38,10 +40,15 @@ from db.anonymity import (
 from db.catalog import Skill
 from db.enums import AgeBand, EducationLevel, Province, Sector, Sex
 from db.pagination import InvalidCursor
-from db.returnees import ProfileGroupCount, ReturneeProfile, profile_postings
+from db.returnees import ProfileGroupCount, ReturneeProfile, profile_bitmaps, profile_postings
 
 EDUCATION_ORDER = list(EducationLevel)
 POSTING = profile_postings.c
+BITMAP = profile_bitmaps.c
+# Availability is kept in the bitmaps as days since DAY_ZERO (migration 0008 uses the same day); "available
+# by" a day outside [DAY_ZERO, DAY_END) is counted row by row (registration allows at most a year ahead).
+DAY_ZERO = date(2000, 1, 1)
+DAY_END = date(2100, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -157,7 +164,7 @@ def page_statements(
     *,
     first: int,
     after: str | None,
-    with_total: bool = True,
+    with_total: bool = False,
 ) -> PageStatements:
     """Ordered by score (the sum of `parts`), then most recently available, then id — all descending.
 
@@ -179,8 +186,12 @@ def page_statements(
     if after is not None:
         chosen = chosen.where(tuple_(*order) < tuple_(*_position(after, scored=bool(parts))))
     chosen_page = chosen.order_by(*(column.desc() for column in order)).limit(first + 1).subquery("chosen")
-    total = select(func.count()).select_from(_searched(where)).where(*where) if with_total else None
-    return _page_of(chosen_page, tuple(parts), total=total, first=first)
+    return _page_of(chosen_page, tuple(parts), total=counted_total(where) if with_total else None, first=first)
+
+
+def counted_total(where: list[ColumnElement[bool]]) -> Select[Any]:
+    """The exact total by counting the matching profiles: what the bitmaps' totals must equal."""
+    return select(func.count()).select_from(_searched(where)).where(*where)
 
 
 def _position(after: str, *, scored: bool) -> list[Any]:
@@ -246,10 +257,69 @@ def search_statements(
     wanted = [bits[code] for code in dict.fromkeys(search.skills) if code in bits]
     posted = wanted and not search.occupations and not search.languages
     if not posted or (search.all_skills and len(wanted) < len(set(search.skills))):
-        return page_statements(
-            conditions(search), search_parts(search), first=first, after=after, with_total=with_total
+        statements = page_statements(conditions(search), search_parts(search), first=first, after=after)
+    else:
+        statements = _posting_statements(search, wanted, first=first, after=after)
+    if not with_total:
+        return statements
+    terms = bitmap_terms(search)
+    return replace(statements, total=bitmap_total(terms) if terms else counted_total(conditions(search)))
+
+
+def bitmap_terms(search: ProfileSearch) -> list[list[str]] | None:
+    """The search as bitmap keys (migration 0008): a profile matches when it has at least one key of every
+    term. None for the one filter the bitmaps do not answer: available by a day outside [DAY_ZERO, DAY_END)."""
+    terms = [["available" if search.only_available else "searchable"]]
+    if search.sectors:
+        terms.append([f"sector:{s.value}" for s in search.sectors])
+    if search.skills:
+        skills = [f"skill:{code}" for code in dict.fromkeys(search.skills)]
+        terms += [[key] for key in skills] if search.all_skills else [skills]
+    if search.occupations:
+        terms.append([f"occupation:{code}" for code in search.occupations])
+    if search.provinces:
+        terms.append(
+            [f"province:{p.value}" for p in search.provinces]
+            + ([f"willing:{p.value}" for p in search.provinces] if search.include_willing_to_relocate else [])
         )
-    return _posting_statements(search, wanted, first=first, after=after, with_total=with_total)
+    if search.languages:
+        terms.append([f"language:{code}" for code in search.languages])
+    if search.age_bands:
+        terms.append([f"age:{band.value}" for band in search.age_bands])  # set only while the group shows it
+    if search.sex is not None:
+        terms.append([f"sex:{search.sex.value}"])
+    if search.available_by is not None:
+        if not DAY_ZERO <= search.available_by < DAY_END:
+            return None
+        terms.append(day_keys(search.available_by))
+    if search.education_at_least is not None:
+        levels = EDUCATION_ORDER[EDUCATION_ORDER.index(search.education_at_least) :]
+        terms.append([f"education:{level.value}" for level in levels])
+    return terms
+
+
+def day_keys(day: date) -> list[str]:
+    """The keys of "available from `day` or earlier": whole 512-, 64- and 8-day blocks, then single days."""
+    n = (day - DAY_ZERO).days
+    return (
+        [f"d512:{k}" for k in range(n // 512)]
+        + [f"d64:{k}" for k in range(n // 512 * 8, n // 64)]
+        + [f"d8:{k}" for k in range(n // 64 * 8, n // 8)]
+        + [f"d1:{k}" for k in range(n // 8 * 8, n + 1)]
+    )
+
+
+def bitmap_total(terms: list[list[str]]) -> Select[Any]:
+    """The exact number of profiles matching every term: per chunk of ordinals, the OR of each term's
+    bitmaps, ANDed together, popcounted. A term without any bitmap in a chunk leaves nothing there."""
+    per_term = [func.bit_or(BITMAP.bits).filter(BITMAP.key == any_(_text_array(keys))) for keys in terms]
+    chunks = (
+        select(reduce(lambda a, b: a.op("&")(b), per_term).label("bits"))
+        .where(BITMAP.key == any_(_text_array([key for keys in terms for key in keys])))
+        .group_by(BITMAP.chunk)
+        .subquery("chunks")
+    )
+    return select(cast(func.coalesce(func.sum(func.bit_count(chunks.c.bits)), 0), BigInteger))
 
 
 def _bits(values: list[Any], among: list[Any]) -> Any:
@@ -274,9 +344,7 @@ def posting_conditions(search: ProfileSearch) -> list[ColumnElement[bool]]:
     return where + column_conditions(search, POSTING)
 
 
-def _posting_statements(
-    search: ProfileSearch, wanted: list[int], *, first: int, after: str | None, with_total: bool
-) -> PageStatements:
+def _posting_statements(search: ProfileSearch, wanted: list[int], *, first: int, after: str | None) -> PageStatements:
     """Candidates from the postings of each skill asked for, each profile once: under the first requested
     skill it holds (the postings of later skills skip profiles holding an earlier one). The score is how many
     requested skills the profile's mask holds; with all_skills, one skill's postings filtered by the mask."""
@@ -337,10 +405,7 @@ def _posting_statements(
         .limit(first + 1)
         .subquery("chosen")
     )
-    # Counted branch by branch (the branches never share a profile): index-only counts, nothing projected.
-    counts = [select(func.count()).select_from(source).where(*branch).scalar_subquery() for branch in branch_conditions]
-    total = select(sum(counts[1:], counts[0])) if with_total else None
-    return _page_of(chosen_page, ("skills",), total=total, first=first)
+    return _page_of(chosen_page, ("skills",), total=None, first=first)
 
 
 def search_parts(search: ProfileSearch) -> dict[str, ColumnElement[int]]:
@@ -378,6 +443,14 @@ def matching_conditions(needs: VacancyNeeds) -> list[ColumnElement[bool]]:
     if needs.required_skills:
         relevant.append(ReturneeProfile.skill_codes.overlap(_text_array(needs.required_skills)))
     return [ReturneeProfile.searchable, ReturneeProfile.is_available, or_(*relevant)]
+
+
+def matching_statements(needs: VacancyNeeds, *, first: int, after: str | None, with_total: bool) -> PageStatements:
+    """The statements of a vacancy's candidates; the total from the bitmaps, as `matching_conditions` reads."""
+    relevant = [f"occupation:{needs.occupation_code}", f"sector:{needs.sector.value}"]
+    relevant += [f"skill:{code}" for code in needs.required_skills]
+    statements = page_statements(matching_conditions(needs), matching_parts(needs), first=first, after=after)
+    return replace(statements, total=bitmap_total([["available"], relevant]) if with_total else None)
 
 
 def matching_parts(needs: VacancyNeeds) -> dict[str, ColumnElement[int]]:

@@ -13,9 +13,7 @@ from db.search import (
     ProfileSearch,
     RankedPage,
     VacancyNeeds,
-    matching_conditions,
-    matching_parts,
-    page_statements,
+    matching_statements,
     ranked_page,
     search_statements,
     skill_bits,
@@ -65,9 +63,7 @@ async def matching_profiles(
         needed_by=max(vacancy.start_date or today_in_cambodia(), today_in_cambodia()),
     )
     # The vacancy is read on the primary (it may have been created a moment ago); its candidates on the replica.
-    statements = page_statements(
-        matching_conditions(needs), matching_parts(needs), first=first, after=after, with_total=with_total
-    )
+    statements = matching_statements(needs, first=first, after=after, with_total=with_total)
     async with db.search() as session:
         return await ranked_page(session, statements, after=after)
 

@@ -329,11 +329,17 @@ async def test_counting_triggers_still_count_while_the_app_role_cannot_touch_the
     with pytest.raises(DBAPIError, match="permission denied"):
         async with as_employer.write() as session:
             await session.execute(text("DELETE FROM profile_postings"))
+    with pytest.raises(DBAPIError, match="permission denied"):
+        async with as_employer.write() as session:
+            await session.execute(text("UPDATE profile_bitmaps SET bits = ~bits"))
 
     assert (await rows(as_employer, PLACEMENTS))[0][0] == 1
     assert (await rows(as_employer, "SELECT sum(registered) FROM profile_group_counts"))[0][0] == 1
     # The hire, made as the app role, made the returnee unavailable: the postings trigger followed.
     assert await rows(as_employer, "SELECT count(*), bool_or(is_available) FROM profile_postings") == [(1, False)]
+    # ... and so did the bitmaps' (the search totals): searchable, but no longer available.
+    bitmaps = "SELECT key, bit_count(bits) FROM profile_bitmaps WHERE key IN ('searchable', 'available') ORDER BY key"
+    assert await rows(as_employer, bitmaps) == [("available", 0), ("searchable", 1)]
 
 
 async def test_a_table_a_later_migration_creates_is_granted_to_the_app_role(db: Database) -> None:

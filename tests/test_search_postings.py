@@ -105,7 +105,7 @@ async def test_skill_searches_from_the_postings_match_the_profiles_page_for_page
             return search_statements(search, bits, first=first, after=after)
 
         def reference(after: str | None, search: ProfileSearch = search, first: int = first) -> PageStatements:
-            return page_statements(conditions(search), search_parts(search), first=first, after=after)
+            return page_statements(conditions(search), search_parts(search), first=first, after=after, with_total=True)
 
         assert "profile_postings" in str(posted(None).page) or (
             search.all_skills and "textile.no-such-skill" in search.skills
