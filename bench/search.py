@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.demo import seed
 from bench.common import bench_database, client_token, serving
-from db.engine import Database, create_engine
+from db.engine import SERVER_SETTINGS, Database, create_engine
 from db.enums import AgeBand, EducationLevel, Province, Sector
 from db.search import PageStatements, ProfileSearch, search_statements
 from db.taxonomy import SKILLS
@@ -138,14 +138,18 @@ async def walk_to_deep_pages(pool: asyncpg.Pool, cases: list[Case]) -> list[Case
     return kept
 
 
-async def explain(pool: asyncpg.Pool, cases: list[Case]) -> list[float]:
+async def explain(pool: asyncpg.Pool, cases: list[Case]) -> list[tuple[float, str]]:
+    """(execution time in ms, what was run) of every statement of the mix."""
     times = []
     for case in cases:
         statements = case.statements()
-        for statement in (s for s in (statements.page, statements.total) if s is not None):
+        for kind, statement in (("page", statements.page), ("total", statements.total)):
+            if statement is None:
+                continue
             sql, params = compiled(statement)
             plan = await pool.fetchval(f"EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) {sql}", *params)
-            times.append(json.loads(plan)[0]["Execution Time"])
+            what = f"{kind}{' at page 50' if case.deep else ''} of {json.dumps(case.variables['filter'])}"
+            times.append((json.loads(plan)[0]["Execution Time"], what))
     return times
 
 
@@ -203,7 +207,9 @@ async def main(args: argparse.Namespace, url: str) -> None:
     hr = credentials["employers"][0]["apiClient"]
 
     raw_url = url.replace("postgresql://", "postgres://")
-    pool = await asyncpg.create_pool(raw_url, min_size=args.concurrency, max_size=args.concurrency)
+    pool = await asyncpg.create_pool(
+        raw_url, min_size=args.concurrency, max_size=args.concurrency, server_settings=SERVER_SETTINGS
+    )
     SKILL_BITS.update((row["code"], row["bit"]) for row in await pool.fetch("SELECT code, bit FROM skills"))
     cases = await walk_to_deep_pages(pool, the_mix(random.Random(args.seed), args.searches))
     deep = sum(c.deep for c in cases)
@@ -211,17 +217,24 @@ async def main(args: argparse.Namespace, url: str) -> None:
         f"\nmix: {len(cases)} searches ({deep} at page {DEEP_PAGE}), {args.concurrency} concurrent clients, {args.seconds:.0f} s each"
     )
 
-    plans = await explain(pool, cases)
+    explained = await explain(pool, cases)
+    plans = [t for t, _ in explained]
     print(
         f"EXPLAIN ANALYZE execution: median {statistics.median(plans):.2f} ms, max {max(plans):.2f} ms, "
         f"{sum(t < 3 for t in plans)}/{len(plans)} statements under 3 ms"
     )
+    for took, what in sorted(explained, reverse=True)[: args.slowest]:
+        print(f"  {took:8.2f} ms  {what}")
+
+    # (a) is the database's share alone: each case's SQL is compiled once, before the clock starts.
+    sql_of = {
+        id(case): [compiled(s) for s in (case.statements().page, case.statements().total) if s is not None]
+        for case in cases
+    }
 
     async def sql_one(case: Case) -> None:
-        statements = case.statements()
         async with pool.acquire() as connection:
-            for statement in (s for s in (statements.page, statements.total) if s is not None):
-                sql, params = compiled(statement)
+            for sql, params in sql_of[id(case)]:
                 await connection.fetch(sql, *params)
 
     sql_rps = summary(
@@ -262,6 +275,7 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--searches", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--slowest", type=int, default=8, help="print this many of the slowest statements")
     arguments = parser.parse_args()
     arguments.directory = Path(os.environ.get("KARNGAR_BENCH_DIR", ".karngar-bench")).resolve()
     with bench_database(arguments.directory, "karngar_bench") as (bench_url, _):

@@ -27,6 +27,11 @@ def async_url(database_url: str) -> str:
     return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
+# The service's statements are short and index- or bitmap-driven: parallel workers take ~10 ms to start and
+# the cores that other requests need, so none are used.
+SERVER_SETTINGS = {"application_name": "karngar", "timezone": "UTC", "max_parallel_workers_per_gather": "0"}
+
+
 def create_engine(
     database_url: str,
     *,
@@ -46,11 +51,7 @@ def create_engine(
         pool_pre_ping=True,
         connect_args={
             "timeout": connect_timeout_seconds,
-            "server_settings": {
-                "statement_timeout": str(statement_timeout_ms),
-                "application_name": "karngar",
-                "timezone": "UTC",
-            },
+            "server_settings": {**SERVER_SETTINGS, "statement_timeout": str(statement_timeout_ms)},
         },
     )
 
