@@ -60,10 +60,16 @@ async def experience_by_profile_id(db: Database, ids: list[uuid.UUID]) -> list[l
     return [by_profile.get(i, []) for i in ids]
 
 
+# The skill taxonomy changes only with a migration: each process reads it whole once, and again only when
+# asked for a code it does not hold (a code unknown to the database costs that one query, as before).
+_skills: dict[str, Skill] = {}
+
+
 async def skills_by_code(db: Database, codes: list[str]) -> list[Skill | None]:
-    async with db.read() as session:
-        rows = {s.code: s for s in await session.scalars(select(Skill).where(Skill.code.in_(codes)))}
-    return [rows.get(c) for c in codes]
+    if any(code not in _skills for code in codes):
+        async with db.read() as session:
+            _skills.update((s.code, s) for s in await session.scalars(select(Skill)))
+    return [_skills.get(c) for c in codes]
 
 
 async def vacancies_by_id(db: Database, ids: list[uuid.UUID]) -> list[Vacancy | None]:
