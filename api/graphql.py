@@ -23,6 +23,7 @@ import logging
 from typing import Any, cast
 
 import asyncpg
+import orjson
 from cross_web import HTTPException, StarletteRequestAdapter
 from graphql import GraphQLError, GraphQLSyntaxError
 from sqlalchemy import exc as sa_exc
@@ -173,6 +174,9 @@ class KarngarGraphQL(GraphQL[Context, None]):
         return Context(
             request=request, principal=principal, db=state.db.for_principal(principal), settings=state.settings
         )
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)  # several times faster than json.dumps on a page of profiles
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         return False  # GraphQLEndpoint serves the explorer page itself, and only to a logged-in session

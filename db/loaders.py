@@ -65,8 +65,14 @@ async def experience_by_profile_id(db: Database, ids: list[uuid.UUID]) -> list[l
 _skills: dict[str, Skill] = {}
 
 
+def known_skills(codes: list[str]) -> list[Skill] | None:
+    """The skills of `codes` from the process's taxonomy, or None when it lacks one of them."""
+    known = [_skills.get(code) for code in codes]
+    return None if None in known else known  # type: ignore[return-value]
+
+
 async def skills_by_code(db: Database, codes: list[str]) -> list[Skill | None]:
-    if any(code not in _skills for code in codes):
+    if known_skills(codes) is None:
         async with db.read() as session:
             _skills.update((s.code, s) for s in await session.scalars(select(Skill)))
     return [_skills.get(c) for c in codes]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from dataclasses import dataclass, field, replace
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from functools import reduce
 from typing import Any
@@ -250,10 +252,36 @@ async def skill_bits(session: AsyncSession) -> dict[str, int]:
     return _skill_bits
 
 
+# Building a search's statements costs more Python than anything else in a search request, and HR systems
+# send the same searches again and again: each process keeps the statements of the last searches it built
+# (immutable SQLAlchemy statements, whose cache keys SQLAlchemy then computes once).
+_built: OrderedDict[Hashable, PageStatements] = OrderedDict()
+BUILT_SEARCHES_KEPT = 1024
+
+
 def search_statements(
     search: ProfileSearch, bits: dict[str, int], *, first: int, after: str | None, with_total: bool = True
 ) -> PageStatements:
     """The statements of one search: from the skill postings when it asks for skills, else from the profiles."""
+    key = (
+        tuple(tuple(v) if isinstance(v, list) else v for v in (getattr(search, f.name) for f in fields(search))),
+        tuple(bits.get(code) for code in search.skills),
+        first,
+        after,
+        with_total,
+    )
+    if (statements := _built.get(key)) is not None:
+        _built.move_to_end(key)
+        return statements
+    _built[key] = statements = _search_statements(search, bits, first=first, after=after, with_total=with_total)
+    if len(_built) > BUILT_SEARCHES_KEPT:
+        _built.popitem(last=False)
+    return statements
+
+
+def _search_statements(
+    search: ProfileSearch, bits: dict[str, int], *, first: int, after: str | None, with_total: bool
+) -> PageStatements:
     wanted = [bits[code] for code in dict.fromkeys(search.skills) if code in bits]
     posted = wanted and not search.occupations and not search.languages
     if not posted or (search.all_skills and len(wanted) < len(set(search.skills))):

@@ -11,6 +11,7 @@ from functools import partial
 import strawberry
 
 from db.anonymity import AnonymisedProfile
+from db.loaders import known_skills
 from db.pagination import InvalidCursor
 from db.search import ProfileSearch, RankedPage
 from resolvers import profiles as use_cases
@@ -87,7 +88,14 @@ class ReturneeProfile(Node):
         )
 
     @strawberry.field
-    async def skills(self, info: Info) -> list[Skill]:
+    def skills(self, info: Info) -> list[Skill]:
+        # Answered at once from the process's taxonomy (no awaitable per profile); the loader, awaited by
+        # graphql-core, reads the taxonomy the first time and when a skill is new to this process.
+        if (known := known_skills(self.view.skill_codes)) is not None:
+            return [Skill.from_model(s) for s in known]
+        return self._loaded_skills(info)  # type: ignore[return-value]
+
+    async def _loaded_skills(self, info: Info) -> list[Skill]:
         skills = await info.context.loaders.skill_by_code.load_many(self.view.skill_codes)
         return [Skill.from_model(s) for s in skills if s is not None]
 

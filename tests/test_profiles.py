@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -378,3 +378,54 @@ def _edges(body: Any) -> list[dict[str, Any]]:
         for value in body:
             found += _edges(value)
     return found
+
+
+# --- what a process keeps between searches -----------------------------------------------------
+
+
+async def test_a_profiles_skills_read_the_same_before_and_after_the_taxonomy_is_cached(make: Factory) -> None:
+    """The first search reads the taxonomy through the loader (awaited); later ones answer from memory."""
+    from db import loaders
+
+    caller = await make.employer_caller()
+    await make.profile(skills=["textile.overlock", "textile.single-needle-sewing"], province=Province.KANDAL)
+    document = SEARCH.replace("skills { code }", "skills { code name sector }")
+
+    async def skills() -> list[Any]:
+        body = await make.graphql(caller, document, {"filter": {"provinces": ["KANDAL"]}})
+        assert "errors" not in body, body
+        return [edge["node"]["skills"] for edge in body["data"]["returneeProfiles"]["edges"]]
+
+    loaders._skills.clear()
+    loaded = await skills()
+    assert loaders.known_skills(["textile.overlock"]) is not None  # the loader filled the taxonomy
+    assert await skills() == loaded
+    assert sorted(s["code"] for s in loaded[0]) == ["textile.overlock", "textile.single-needle-sewing"]
+    assert all(s["name"] and s["sector"] == "TEXTILE" for s in loaded[0])
+
+
+def test_a_search_built_once_is_reused_and_never_stands_for_another() -> None:
+    from db import search as built
+    from db.search import ProfileSearch, search_statements
+
+    bits = {"textile.overlock": 3, "textile.ironing": 4}
+    one = ProfileSearch(skills=["textile.overlock"], provinces=[Province.KANDAL])
+    same = ProfileSearch(skills=["textile.overlock"], provinces=[Province.KANDAL])
+    statements = search_statements(one, bits, first=20, after=None)
+    assert search_statements(same, bits, first=20, after=None) is statements
+    others = [
+        search_statements(
+            ProfileSearch(skills=["textile.ironing"], provinces=[Province.KANDAL]), bits, first=20, after=None
+        ),
+        search_statements(
+            ProfileSearch(skills=["textile.overlock"], provinces=[Province.KEP]), bits, first=20, after=None
+        ),
+        search_statements(one, bits, first=10, after=None),
+        search_statements(one, bits, first=20, after=None, with_total=False),
+        search_statements(one, {"textile.overlock": 5}, first=20, after=None),  # another database's bits
+    ]
+    assert all(other is not statements for other in others)
+    for n in range(built.BUILT_SEARCHES_KEPT + 1):  # the oldest give way: the cache stays bounded
+        search_statements(ProfileSearch(available_by=date(2026, 1, 1) + timedelta(days=n)), bits, first=1, after=None)
+    assert len(built._built) == built.BUILT_SEARCHES_KEPT
+    assert search_statements(same, bits, first=20, after=None) is not statements
