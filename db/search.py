@@ -9,7 +9,6 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
-from functools import reduce
 from typing import Any
 
 from sqlalchemy import (
@@ -17,18 +16,20 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
-    any_,
+    bindparam,
     cast,
     false,
     func,
     literal,
     or_,
     select,
+    text,
     tuple_,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import Executable
 from sqlalchemy.types import Text
 
 from db.anonymity import (
@@ -42,11 +43,10 @@ from db.anonymity import (
 from db.catalog import Skill
 from db.enums import AgeBand, EducationLevel, Province, Sector, Sex
 from db.pagination import InvalidCursor
-from db.returnees import ProfileGroupCount, ReturneeProfile, profile_bitmaps, profile_postings
+from db.returnees import ProfileGroupCount, ReturneeProfile, profile_postings
 
 EDUCATION_ORDER = list(EducationLevel)
 POSTING = profile_postings.c
-BITMAP = profile_bitmaps.c
 # Availability is kept in the bitmaps as days since DAY_ZERO (migration 0008 uses the same day); "available
 # by" a day outside [DAY_ZERO, DAY_END) is counted row by row (registration allows at most a year ahead).
 DAY_ZERO = date(2000, 1, 1)
@@ -155,7 +155,7 @@ class PageStatements:
     """The SQL a page of ranked profiles costs: the page itself and, when asked for, the exact total."""
 
     page: Select[Any]
-    total: Select[Any] | None
+    total: Executable | None
     first: int
     parts: tuple[str, ...]
 
@@ -201,7 +201,7 @@ def _position(after: str, *, scored: bool) -> list[Any]:
     return [after_score, after_available, after_id] if scored else [after_available, after_id]
 
 
-def _page_of(chosen_page: Any, parts: tuple[str, ...], *, total: Select[Any] | None, first: int) -> PageStatements:
+def _page_of(chosen_page: Any, parts: tuple[str, ...], *, total: Executable | None, first: int) -> PageStatements:
     """The chosen ids (with score and parts) joined to what an employer may see of each, in page order."""
     page = (
         anonymised_profiles()
@@ -337,17 +337,18 @@ def day_keys(day: date) -> list[str]:
     )
 
 
-def bitmap_total(terms: list[list[str]]) -> Select[Any]:
+def bitmap_total(terms: list[list[str]]) -> Executable:
     """The exact number of profiles matching every term: per chunk of ordinals, the OR of each term's
-    bitmaps, ANDed together, popcounted. A term without any bitmap in a chunk leaves nothing there."""
-    per_term = [func.bit_or(BITMAP.bits).filter(BITMAP.key == any_(_text_array(keys))) for keys in terms]
-    chunks = (
-        select(reduce(lambda a, b: a.op("&")(b), per_term).label("bits"))
-        .where(BITMAP.key == any_(_text_array([key for keys in terms for key in keys])))
-        .group_by(BITMAP.chunk)
-        .subquery("chunks")
-    )
-    return select(cast(func.coalesce(func.sum(func.bit_count(chunks.c.bits)), 0), BigInteger))
+    bitmaps, ANDed together, popcounted. A term without any bitmap in a chunk leaves nothing there. Each
+    bitmap read is joined to its term's number, so sorting bitmaps into terms costs an integer comparison."""
+    keys = [key for keys in terms for key in dict.fromkeys(keys)]
+    numbers = [n for n, keys in enumerate(terms) for _ in dict.fromkeys(keys)]
+    matched = " & ".join(f"bit_or(b.bits) FILTER (WHERE t.term = {n})" for n in range(len(terms)))
+    return text(
+        f"SELECT coalesce(sum(bit_count(m)), 0)::bigint FROM (SELECT {matched} AS m"
+        " FROM unnest(CAST(:keys AS text[]), CAST(:terms AS int[])) AS t(key, term)"
+        " JOIN profile_bitmaps b ON b.key = t.key GROUP BY b.chunk) AS chunks"
+    ).bindparams(bindparam("keys", keys, type_=ARRAY(Text)), bindparam("terms", numbers, type_=ARRAY(Integer)))
 
 
 def _bits(values: list[Any], among: list[Any]) -> Any:
