@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.demo import seed
 from bench.common import bench_database, client_token, serving
+from db import search as search_module
 from db.engine import SERVER_SETTINGS, Database, create_engine
 from db.enums import AgeBand, EducationLevel, Province, Sector
 from db.search import PageStatements, ProfileSearch, search_statements
@@ -46,6 +47,7 @@ from db.taxonomy import SKILLS
 
 DIALECT = PGDialect_asyncpg()
 SKILL_BITS: dict[str, int] = {}  # read from the database before the mix is built
+SKILL_HOLDERS: dict[int, int] = {}  # likewise: the resolvers read the rarest skill's postings first
 PAGE_SIZE = 20
 DEEP_PAGE = 50
 SEARCH_DOCUMENT = """
@@ -69,7 +71,9 @@ class Case:
     after: str | None = None
 
     def statements(self) -> PageStatements:
-        return search_statements(self.search, SKILL_BITS, first=PAGE_SIZE, after=self.after, with_total=not self.deep)
+        return search_statements(
+            self.search, SKILL_BITS, first=PAGE_SIZE, after=self.after, with_total=not self.deep, holders=SKILL_HOLDERS
+        )
 
 
 def the_mix(rng: random.Random, size: int) -> list[Case]:
@@ -215,6 +219,7 @@ async def main(args: argparse.Namespace, url: str) -> None:
         raw_url, min_size=args.concurrency, max_size=args.concurrency, server_settings=SERVER_SETTINGS
     )
     SKILL_BITS.update((row["code"], row["bit"]) for row in await pool.fetch("SELECT code, bit FROM skills"))
+    SKILL_HOLDERS.update(tuple(row) for row in await pool.fetch(search_module.SKILL_HOLDERS))
     cases = await walk_to_deep_pages(pool, the_mix(random.Random(args.seed), args.searches))
     deep = sum(c.deep for c in cases)
     print(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -252,6 +253,27 @@ async def skill_bits(session: AsyncSession) -> dict[str, int]:
     return _skill_bits
 
 
+# How many consenting profiles hold each skill (by bit), from the bitmaps: a search by several skills reads
+# the rarest one's postings first (see _posting_statements). Only the speed depends on it, so each process
+# reads it again every few minutes rather than exactly.
+SKILL_HOLDERS = (
+    "SELECT s.bit, coalesce(sum(bit_count(b.bits)), 0)::bigint FROM skills s"
+    " LEFT JOIN profile_bitmaps b ON b.key = 'skill:' || s.code GROUP BY s.bit"
+)
+SKILL_HOLDERS_READ_EVERY = 300.0  # seconds
+_skill_holders: dict[int, int] = {}
+_skill_holders_read_at = -SKILL_HOLDERS_READ_EVERY
+
+
+async def skill_holders(session: AsyncSession) -> dict[int, int]:
+    global _skill_holders_read_at
+    if time.monotonic() - _skill_holders_read_at >= SKILL_HOLDERS_READ_EVERY:
+        _skill_holders.clear()
+        _skill_holders.update((bit, holders) for bit, holders in await session.execute(text(SKILL_HOLDERS)))
+        _skill_holders_read_at = time.monotonic()
+    return _skill_holders
+
+
 # Building a search's statements costs more Python than anything else in a search request, and HR systems
 # send the same searches again and again: each process keeps the statements of the last searches it built
 # (immutable SQLAlchemy statements, whose cache keys SQLAlchemy then computes once).
@@ -260,12 +282,22 @@ BUILT_SEARCHES_KEPT = 1024
 
 
 def search_statements(
-    search: ProfileSearch, bits: dict[str, int], *, first: int, after: str | None, with_total: bool = True
+    search: ProfileSearch,
+    bits: dict[str, int],
+    *,
+    first: int,
+    after: str | None,
+    with_total: bool = True,
+    holders: dict[int, int] | None = None,
 ) -> PageStatements:
-    """The statements of one search: from the skill postings when it asks for skills, else from the profiles."""
+    """The statements of one search: from the skill postings when it asks for skills, else from the profiles.
+    `holders` (skill_holders) puts the rarest skill's postings first; any order gives the same answers."""
+    wanted = [bits[code] for code in dict.fromkeys(search.skills) if code in bits]
+    if holders:
+        wanted.sort(key=lambda bit: holders.get(bit, 0))
     key = (
         tuple(tuple(v) if isinstance(v, list) else v for v in (getattr(search, f.name) for f in fields(search))),
-        tuple(bits.get(code) for code in search.skills),
+        tuple(wanted),
         first,
         after,
         with_total,
@@ -273,16 +305,15 @@ def search_statements(
     if (statements := _built.get(key)) is not None:
         _built.move_to_end(key)
         return statements
-    _built[key] = statements = _search_statements(search, bits, first=first, after=after, with_total=with_total)
+    _built[key] = statements = _search_statements(search, wanted, first=first, after=after, with_total=with_total)
     if len(_built) > BUILT_SEARCHES_KEPT:
         _built.popitem(last=False)
     return statements
 
 
 def _search_statements(
-    search: ProfileSearch, bits: dict[str, int], *, first: int, after: str | None, with_total: bool
+    search: ProfileSearch, wanted: list[int], *, first: int, after: str | None, with_total: bool
 ) -> PageStatements:
-    wanted = [bits[code] for code in dict.fromkeys(search.skills) if code in bits]
     posted = wanted and not search.occupations and not search.languages
     if not posted or (search.all_skills and len(wanted) < len(set(search.skills))):
         statements = page_statements(conditions(search), search_parts(search), first=first, after=after)
@@ -374,8 +405,9 @@ def posting_conditions(search: ProfileSearch) -> list[ColumnElement[bool]]:
 
 
 def _posting_statements(search: ProfileSearch, wanted: list[int], *, first: int, after: str | None) -> PageStatements:
-    """Candidates from the postings of each skill asked for, each profile once: under the first requested
-    skill it holds (the postings of later skills skip profiles holding an earlier one). The score is how many
+    """Candidates from the postings of each skill asked for, each profile once: under the first skill of
+    `wanted` it holds (the postings of later skills skip profiles holding an earlier one; the rarest skill
+    comes first, as the profiles holding every skill asked for are read from its postings). The score is how many
     requested skills the profile's mask holds; with all_skills, one skill's postings filtered by the mask."""
     where = posting_conditions(search)
     source: Any = profile_postings

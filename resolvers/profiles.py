@@ -17,6 +17,7 @@ from db.search import (
     ranked_page,
     search_statements,
     skill_bits,
+    skill_holders,
 )
 from db.vacancies import Vacancy, VacancySkill, readable_vacancies
 from resolvers.errors import Forbidden
@@ -34,8 +35,8 @@ async def search_profiles(
 ) -> RankedPage:
     require_profiles_read(principal)
     async with db.search() as session:
-        bits = await skill_bits(session)
-        statements = search_statements(search, bits, first=first, after=after, with_total=with_total)
+        bits, holders = await skill_bits(session), await skill_holders(session)
+        statements = search_statements(search, bits, first=first, after=after, with_total=with_total, holders=holders)
         return await ranked_page(session, statements, after=after)
 
 
