@@ -8,8 +8,8 @@ KARNGAR_BENCH_DIR, default ./.karngar-bench, or a database karngar_bench on DATA
 p50/p95/p99 latency and requests per second for each, and their ratio:
   (a) the statements the resolvers issue, sent straight to asyncpg in this process;
   (b) the GraphQL request through `karngar serve` with 2 workers, over HTTP on loopback.
-It also prints the EXPLAIN (ANALYZE, TIMING OFF) execution time of every statement in the mix (per-node
-timing would add its own overhead to statements that count tens of thousands of index entries).
+It also prints the EXPLAIN (ANALYZE, TIMING OFF) execution time of every statement in the mix, each run once
+before (warm buffers, as under load), and names the slowest.
 """
 
 from __future__ import annotations
@@ -152,6 +152,7 @@ async def explain(pool: asyncpg.Pool, cases: list[Case]) -> list[tuple[float, st
             if statement is None:
                 continue
             sql, params = compiled(statement)
+            await pool.fetch(sql, *params)  # steady state: what it reads is in PostgreSQL's buffers
             plan = await pool.fetchval(f"EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) {sql}", *params)
             what = f"{kind}{' at page 50' if case.deep else ''} of {json.dumps(case.variables['filter'])}"
             times.append((json.loads(plan)[0]["Execution Time"], what))

@@ -278,7 +278,7 @@ async def skill_holders(session: AsyncSession) -> dict[int, int]:
 # send the same searches again and again: each process keeps the statements of the last searches it built
 # (immutable SQLAlchemy statements, whose cache keys SQLAlchemy then computes once).
 _built: OrderedDict[Hashable, PageStatements] = OrderedDict()
-BUILT_SEARCHES_KEPT = 1024
+BUILT_SEARCHES_KEPT = 256  # about 55 kB each
 
 
 def search_statements(
