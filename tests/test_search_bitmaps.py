@@ -3,6 +3,7 @@ profiles say through every kind of change, and their totals equal counting the m
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import defaultdict
 from datetime import date, timedelta
@@ -186,3 +187,35 @@ async def test_a_vacancys_candidate_total_comes_from_the_bitmaps(make: Factory, 
             )
             expected = await session.scalar(reference.total)
             assert expected and await session.scalar(statements.total) == expected, skills
+
+
+async def test_concurrent_registrations_and_hires_keep_every_bit(make: Factory, db: Database) -> None:
+    """Writers in separate transactions at once: each trigger reads and rewrites the bitmaps it touches under
+    the audit chain's lock, so no transaction's bits overwrite another's."""
+    rng = random.Random(5)
+
+    async def register(k: int) -> None:
+        await make.profile(
+            province=rng.choice(PROVINCES),
+            skills=rng.sample(SKILLS, 2),
+            available_from=date(2026, 11, 1) + timedelta(days=k),
+            phone=f"+85510{k:06d}",
+        )
+
+    await asyncio.gather(*(register(k) for k in range(24)))
+    async with db.read() as session:
+        ids = list(await session.scalars(select(ReturneeProfile.id)))
+
+    async def hire(profile_id: Any) -> None:
+        async with db.write() as session:
+            await session.execute(
+                update(ReturneeProfile).where(ReturneeProfile.id == profile_id).values(is_available=False)
+            )
+
+    await asyncio.gather(*(hire(i) for i in ids[:12]), *(register(k) for k in range(24, 36)))
+    assert await _stored_bitmaps(db) == await _expected_bitmaps(db)
+    async with db.read() as session:
+        total = await session.scalar(
+            search_statements(ProfileSearch(), await skill_bits(session), first=1, after=None).total
+        )
+    assert total == 36 - 12
