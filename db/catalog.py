@@ -55,6 +55,25 @@ async def list_occupations(session: AsyncSession, sector: Sector | None) -> list
     return list((await session.scalars(statement)).all())
 
 
+# The skill taxonomy changes only with a migration: each process reads it whole once (skill names for
+# profiles, skill bits for search), and again only when asked for a code it does not hold.
+_taxonomy: dict[str, Skill] = {}
+
+
+def known_skills(codes: list[str]) -> list[Skill] | None:
+    """The skills of `codes` from the process's taxonomy, or None when it lacks one of them."""
+    known = [_taxonomy.get(code) for code in codes]
+    return None if None in known else known  # type: ignore[return-value]
+
+
+async def skill_taxonomy(session: AsyncSession, codes: list[str] | None = None) -> dict[str, Skill]:
+    """Every skill by code; read again when one of `codes` is missing (a code unknown to the database costs
+    that one query each time it is asked for)."""
+    if not _taxonomy or (codes and known_skills(codes) is None):
+        _taxonomy.update((skill.code, skill) for skill in await session.scalars(select(Skill)))
+    return _taxonomy
+
+
 async def skills_by_codes(session: AsyncSession, codes: list[str]) -> dict[str, Skill]:
     rows = await session.scalars(select(Skill).where(Skill.code.in_(codes)))
     return {skill.code: skill for skill in rows}

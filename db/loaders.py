@@ -10,7 +10,7 @@ from sqlalchemy import select
 from db import anonymity
 from db.accounts import Employer
 from db.anonymity import AnonymisedProfile
-from db.catalog import Occupation, Skill
+from db.catalog import Occupation, Skill, known_skills, skill_taxonomy
 from db.engine import Database
 from db.returnees import ProfileExperience
 from db.vacancies import Vacancy, VacancySkill
@@ -60,22 +60,12 @@ async def experience_by_profile_id(db: Database, ids: list[uuid.UUID]) -> list[l
     return [by_profile.get(i, []) for i in ids]
 
 
-# The skill taxonomy changes only with a migration: each process reads it whole once, and again only when
-# asked for a code it does not hold (a code unknown to the database costs that one query, as before).
-_skills: dict[str, Skill] = {}
-
-
-def known_skills(codes: list[str]) -> list[Skill] | None:
-    """The skills of `codes` from the process's taxonomy, or None when it lacks one of them."""
-    known = [_skills.get(code) for code in codes]
-    return None if None in known else known  # type: ignore[return-value]
-
-
 async def skills_by_code(db: Database, codes: list[str]) -> list[Skill | None]:
-    if known_skills(codes) is None:
-        async with db.read() as session:
-            _skills.update((s.code, s) for s in await session.scalars(select(Skill)))
-    return [_skills.get(c) for c in codes]
+    if (known := known_skills(codes)) is not None:
+        return known  # type: ignore[return-value]
+    async with db.read() as session:
+        taxonomy = await skill_taxonomy(session, codes)
+    return [taxonomy.get(c) for c in codes]
 
 
 async def vacancies_by_id(db: Database, ids: list[uuid.UUID]) -> list[Vacancy | None]:

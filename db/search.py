@@ -41,7 +41,7 @@ from db.anonymity import (
     group_of_profile,
     to_view,
 )
-from db.catalog import Skill
+from db.catalog import skill_taxonomy
 from db.enums import AgeBand, EducationLevel, Province, Sector, Sex
 from db.pagination import InvalidCursor
 from db.returnees import ProfileGroupCount, ReturneeProfile, profile_postings
@@ -167,7 +167,6 @@ def page_statements(
     *,
     first: int,
     after: str | None,
-    with_total: bool = False,
 ) -> PageStatements:
     """Ordered by score (the sum of `parts`), then most recently available, then id — all descending.
 
@@ -189,7 +188,7 @@ def page_statements(
     if after is not None:
         chosen = chosen.where(tuple_(*order) < tuple_(*_position(after, scored=bool(parts))))
     chosen_page = chosen.order_by(*(column.desc() for column in order)).limit(first + 1).subquery("chosen")
-    return _page_of(chosen_page, tuple(parts), total=counted_total(where) if with_total else None, first=first)
+    return _page_of(chosen_page, tuple(parts), first=first)
 
 
 def counted_total(where: list[ColumnElement[bool]]) -> Select[Any]:
@@ -202,15 +201,16 @@ def _position(after: str, *, scored: bool) -> list[Any]:
     return [after_score, after_available, after_id] if scored else [after_available, after_id]
 
 
-def _page_of(chosen_page: Any, parts: tuple[str, ...], *, total: Executable | None, first: int) -> PageStatements:
-    """The chosen ids (with score and parts) joined to what an employer may see of each, in page order."""
+def _page_of(chosen_page: Any, parts: tuple[str, ...], *, first: int) -> PageStatements:
+    """The chosen ids (with score and parts) joined to what an employer may see of each, in page order; the
+    total, when asked for, is added by the caller (search_statements, matching_statements)."""
     page = (
         anonymised_profiles()
         .add_columns(chosen_page.c.score, *(chosen_page.c[f"part_{n}"] for n in parts))
         .join(chosen_page, chosen_page.c.chosen_id == ReturneeProfile.id)
         .order_by(chosen_page.c.score.desc(), ReturneeProfile.available_from.desc(), ReturneeProfile.id.desc())
     )
-    return PageStatements(page=page, total=total, first=first, parts=parts)
+    return PageStatements(page=page, total=None, first=first, parts=parts)
 
 
 def _searched(where: list[ColumnElement[bool]]) -> Any:
@@ -243,14 +243,9 @@ async def ranked_page(session: AsyncSession, statements: PageStatements, *, afte
 
 # Searches by skill read the skill postings (migration 0005) instead of the profiles; languages and
 # occupations are not posted, so a search asking for them reads the profiles.
-_skill_bits: dict[str, int] = {}
-
-
 async def skill_bits(session: AsyncSession) -> dict[str, int]:
-    """Each skill's bit in the postings' skill masks, read once per process (only migrations change it)."""
-    if not _skill_bits:
-        _skill_bits.update((code, bit) for code, bit in await session.execute(select(Skill.code, Skill.bit)))
-    return _skill_bits
+    """Each skill's bit in the postings' skill masks, from the process's skill taxonomy."""
+    return {code: skill.bit for code, skill in (await skill_taxonomy(session)).items()}
 
 
 # How many consenting profiles hold each skill (by bit), from the bitmaps: a search by several skills reads
@@ -266,10 +261,9 @@ _skill_holders_read_at = -SKILL_HOLDERS_READ_EVERY
 
 
 async def skill_holders(session: AsyncSession) -> dict[int, int]:
-    global _skill_holders_read_at
+    global _skill_holders, _skill_holders_read_at
     if time.monotonic() - _skill_holders_read_at >= SKILL_HOLDERS_READ_EVERY:
-        _skill_holders.clear()
-        _skill_holders.update((bit, holders) for bit, holders in await session.execute(text(SKILL_HOLDERS)))
+        _skill_holders = {bit: holders for bit, holders in await session.execute(text(SKILL_HOLDERS))}
         _skill_holders_read_at = time.monotonic()
     return _skill_holders
 
@@ -466,7 +460,7 @@ def _posting_statements(search: ProfileSearch, wanted: list[int], *, first: int,
         .limit(first + 1)
         .subquery("chosen")
     )
-    return _page_of(chosen_page, ("skills",), total=None, first=first)
+    return _page_of(chosen_page, ("skills",), first=first)
 
 
 def search_parts(search: ProfileSearch) -> dict[str, ColumnElement[int]]:

@@ -11,7 +11,7 @@ from functools import partial
 import strawberry
 
 from db.anonymity import AnonymisedProfile
-from db.loaders import known_skills
+from db.catalog import known_skills
 from db.pagination import InvalidCursor
 from db.search import ProfileSearch, RankedPage
 from resolvers import profiles as use_cases

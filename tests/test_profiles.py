@@ -385,7 +385,7 @@ def _edges(body: Any) -> list[dict[str, Any]]:
 
 async def test_a_profiles_skills_read_the_same_before_and_after_the_taxonomy_is_cached(make: Factory) -> None:
     """The first search reads the taxonomy through the loader (awaited); later ones answer from memory."""
-    from db import loaders
+    from db import catalog
 
     caller = await make.employer_caller()
     await make.profile(skills=["textile.overlock", "textile.single-needle-sewing"], province=Province.KANDAL)
@@ -396,9 +396,9 @@ async def test_a_profiles_skills_read_the_same_before_and_after_the_taxonomy_is_
         assert "errors" not in body, body
         return [edge["node"]["skills"] for edge in body["data"]["returneeProfiles"]["edges"]]
 
-    loaders._skills.clear()
+    catalog._taxonomy.clear()
     loaded = await skills()
-    assert loaders.known_skills(["textile.overlock"]) is not None  # the loader filled the taxonomy
+    assert catalog.known_skills(["textile.overlock"]) is not None  # the loader filled the taxonomy
     assert await skills() == loaded
     assert sorted(s["code"] for s in loaded[0]) == ["textile.overlock", "textile.single-needle-sewing"]
     assert all(s["name"] and s["sector"] == "TEXTILE" for s in loaded[0])

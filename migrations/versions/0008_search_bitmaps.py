@@ -30,7 +30,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 APP_ROLE = "karngar_app"  # db.caller.APP_ROLE
-# db.search.BITMAP_CHUNK_BITS and DAY_ZERO hold the same numbers.
+# One bitmap per CHUNK_BITS ordinals (tests/test_search_bitmaps.py decodes them with the same number); days
+# count from 2000-01-01, db.search.DAY_ZERO.
 CHUNK_BITS = 32768
 # The bitmaps' writers take the audit chain's lock (db.audit.AUDIT_CHAIN_LOCK): every profile change is
 # audited in its transaction anyway, and one lock taken in one order cannot deadlock.
