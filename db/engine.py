@@ -6,11 +6,13 @@ database itself, any row that caller may not touch, whatever a resolver's own qu
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, SessionTransaction
@@ -42,18 +44,46 @@ def create_engine(
 ) -> AsyncEngine:
     """Every wait is bounded: a connection attempt (asyncpg's `timeout`) and a wait for a pooled connection
     both fail after their timeout, so a request while PostgreSQL is away fails fast (a 503 at /graphql)
-    instead of hanging; pre-ping replaces dead pooled connections, so the service recovers by itself."""
-    return create_async_engine(
+    instead of hanging; dead pooled connections are replaced at checkout (`_replace_dead_connections`), so the
+    service recovers by itself."""
+    engine = create_async_engine(
         async_url(database_url),
         pool_size=pool_size,
         max_overflow=0,
         pool_timeout=pool_timeout_seconds,
-        pool_pre_ping=True,
         connect_args={
             "timeout": connect_timeout_seconds,
             "server_settings": {**SERVER_SETTINGS, "statement_timeout": str(statement_timeout_ms)},
         },
     )
+    _replace_dead_connections(engine)
+    return engine
+
+
+# SQLAlchemy's pool_pre_ping costs three round trips per checkout with asyncpg (BEGIN, a ping, ROLLBACK): more
+# than a search's own statements. A connection the server closed (a restart, a terminated backend) is known
+# without asking: asyncpg marks it closed when the socket ends. Only a connection left idle for a while, which a
+# silent network failure could have killed, is pinged before use.
+PING_WHEN_IDLE_SECONDS = 30.0
+_RETURNED_AT = "karngar.returned_at"
+
+
+def _replace_dead_connections(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine.sync_engine, "checkin")
+    def returned(dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def check(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        # Raising DisconnectionError makes the pool discard this connection and check out (or open) another.
+        if dbapi_connection.driver_connection.is_closed():
+            raise sa_exc.DisconnectionError("The server closed this pooled connection.")
+        if time.monotonic() - record.info.get(_RETURNED_AT, 0.0) >= PING_WHEN_IDLE_SECONDS:
+            try:
+                dbapi_connection.ping()
+            except Exception as error:
+                raise sa_exc.DisconnectionError("A pooled connection idle for a while did not answer.") from error
 
 
 class CallerSession(Session):

@@ -376,6 +376,12 @@ async def test_while_postgres_is_away_graphql_answers_503_quickly_and_recovers_b
             assert back.status_code == 200, back.text
             assert back.json()["data"]["vacancies"]["totalCount"] == 0
             assert (await by_session()).status_code == 200
+
+            # A restart between two requests: the pooled connections it closed are replaced, none fails.
+            await asyncio.to_thread(embedded.stop)
+            await asyncio.to_thread(embedded.start, "karngar")
+            assert (await by_token()).status_code == 200
+            assert (await by_session()).status_code == 200
     finally:
         await asyncio.to_thread(embedded.stop)
         shutil.rmtree(data_dir, ignore_errors=True)
