@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections import OrderedDict
 
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oauth2.rfc9068 import JWTBearerTokenValidator
@@ -33,7 +35,23 @@ class AccessTokenValidator(JWTBearerTokenValidator):
         return self.keys.verification_keys
 
 
+# Checking a token's signature and claims costs a search request more than anything else in authentication,
+# and an HR system sends the same token for its whole lifetime: each process remembers the principal of each
+# token it accepted (by its exact text, issuer and audience) until the token expires or the verification keys
+# change (a rotation, a retirement: a retired key's tokens are then checked again, and refused).
+VERIFIED_TOKENS_KEPT = 4096
+_verified: OrderedDict[tuple[str, str, str], tuple[Principal, float, KeySet]] = OrderedDict()
+
+
 def principal_from_access_token(token: str, settings: Settings, keys: SigningKeys) -> Principal:
+    verification_keys = keys.verification_keys
+    key = (token, settings.issuer, settings.audience)
+    if (known := _verified.get(key)) is not None:
+        principal, expires_at, verified_with = known
+        if verified_with is verification_keys and time.time() < expires_at:
+            _verified.move_to_end(key)
+            return principal
+        del _verified[key]
     _check_header(token, keys.algorithm)
     try:
         claims = AccessTokenValidator(settings, keys).authenticate_token(token)
@@ -44,7 +62,12 @@ def principal_from_access_token(token: str, settings: Settings, keys: SigningKey
         raise InvalidToken("The access token has expired.") from error
     except ClaimError as error:
         raise InvalidToken(f"The access token's '{error.claim}' claim is missing or not accepted here.") from error
-    return _principal(claims)
+    principal = _principal(claims)
+    if isinstance(expires_at := claims.get("exp"), int | float):  # RFC 9068 requires exp; validate() checked it
+        _verified[key] = (principal, float(expires_at), verification_keys)
+        if len(_verified) > VERIFIED_TOKENS_KEPT:
+            _verified.popitem(last=False)
+    return principal
 
 
 def _check_header(token: str, algorithm: str) -> None:

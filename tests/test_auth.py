@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -366,6 +367,23 @@ BAD_TOKENS = {
     "HS256 keyed with the public key": lambda s, k: hs256_token_keyed_with_the_public_key(k, claims_for(s)),
     "not a JWT": lambda s, k: "not-a-jwt",
 }
+
+
+async def test_an_accepted_token_is_refused_once_it_expires(
+    client: httpx.AsyncClient, settings: Settings, keys: SigningKeys
+) -> None:
+    """Each process remembers the tokens it verified: never past their expiry."""
+    expires_at = int(time.time()) + 2
+    token = well_typed(settings, keys, exp=expires_at)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await viewer(client, headers)).status_code == 200
+    assert (await viewer(client, headers)).status_code == 200
+
+    await asyncio.sleep(max(0.0, expires_at - time.time()) + 0.05)
+    response = await viewer(client, headers)
+
+    assert response.status_code == 401
+    assert "expired" in response.json()["errors"][0]["message"]
 
 
 @pytest.mark.parametrize("forge", BAD_TOKENS.values(), ids=BAD_TOKENS.keys())
