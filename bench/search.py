@@ -236,6 +236,10 @@ async def main(args: argparse.Namespace, url: str) -> None:
     for took, what in sorted(explained, reverse=True)[: args.slowest]:
         print(f"  {took:8.2f} ms  {what}")
 
+    if args.plans_only:
+        await pool.close()
+        return
+
     # (a) is the database's share alone: each case's SQL is compiled once, before the clock starts.
     sql_of = {}
     for case in cases:
@@ -292,6 +296,7 @@ if __name__ == "__main__":
     parser.add_argument("--searches", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--slowest", type=int, default=8, help="print this many of the slowest statements")
+    parser.add_argument("--plans-only", action="store_true", help="only EXPLAIN the mix, no load")
     arguments = parser.parse_args()
     arguments.directory = Path(os.environ.get("KARNGAR_BENCH_DIR", ".karngar-bench")).resolve()
     with bench_database(arguments.directory, "karngar_bench") as (bench_url, _):

@@ -241,8 +241,12 @@ async def ranked_page(session: AsyncSession, statements: PageStatements, *, afte
     )
 
 
-# Searches by skill read the skill postings (migration 0005) instead of the profiles; languages and
-# occupations are not posted, so a search asking for them reads the profiles.
+# Searches read the postings (migrations 0005 and 0009) instead of the profiles: by skill, each skill's postings;
+# without skills, the posting every consenting profile has under EVERY_PROFILE. Languages and occupations are
+# not posted, so a search asking for them reads the profiles.
+EVERY_PROFILE = -1
+
+
 async def skill_bits(session: AsyncSession) -> dict[str, int]:
     """Each skill's bit in the postings' skill masks, from the process's skill taxonomy."""
     return {code: skill.bit for code, skill in (await skill_taxonomy(session)).items()}
@@ -308,8 +312,10 @@ def search_statements(
 def _search_statements(
     search: ProfileSearch, wanted: list[int], *, first: int, after: str | None, with_total: bool
 ) -> PageStatements:
-    posted = wanted and not search.occupations and not search.languages
-    if not posted or (search.all_skills and len(wanted) < len(set(search.skills))):
+    posted = not search.occupations and not search.languages
+    if not search.skills and posted:
+        statements = _unscored_posting_statements(search, first=first, after=after)
+    elif not (posted and wanted) or (search.all_skills and len(wanted) < len(set(search.skills))):
         statements = page_statements(conditions(search), search_parts(search), first=first, after=after)
     else:
         statements = _posting_statements(search, wanted, first=first, after=after)
@@ -398,21 +404,44 @@ def posting_conditions(search: ProfileSearch) -> list[ColumnElement[bool]]:
     return where + column_conditions(search, POSTING)
 
 
+def _posted(where: list[ColumnElement[bool]]) -> Any:
+    """profile_postings, joined to the group counts only when a condition reads the disclosure level."""
+    if not any(ProfileGroupCount.__table__ in w._from_objects for w in where):
+        return profile_postings
+    return profile_postings.join(
+        ProfileGroupCount,
+        (ProfileGroupCount.age_band == POSTING.age_band)
+        & (ProfileGroupCount.sex == POSTING.sex)
+        & (ProfileGroupCount.province == POSTING.province)
+        & (ProfileGroupCount.return_month == POSTING.return_month),
+    )
+
+
+def _unscored_posting_statements(search: ProfileSearch, *, first: int, after: str | None) -> PageStatements:
+    """A search without skills: every profile's own posting (EVERY_PROFILE), most recently available first."""
+    where = [POSTING.skill_bit == EVERY_PROFILE, *posting_conditions(search)]
+    chosen = (
+        select(POSTING.profile_id.label("chosen_id"), literal(0, Integer).label("score"))
+        .select_from(_posted(where))
+        .where(*where)
+    )
+    if after is not None:
+        chosen = chosen.where(
+            tuple_(POSTING.available_from, POSTING.profile_id) < tuple_(*_position(after, scored=False))
+        )
+    chosen_page = (
+        chosen.order_by(POSTING.available_from.desc(), POSTING.profile_id.desc()).limit(first + 1).subquery("chosen")
+    )
+    return _page_of(chosen_page, (), first=first)
+
+
 def _posting_statements(search: ProfileSearch, wanted: list[int], *, first: int, after: str | None) -> PageStatements:
     """Candidates from the postings of each skill asked for, each profile once: under the first skill of
     `wanted` it holds (the postings of later skills skip profiles holding an earlier one; the rarest skill
     comes first, as the profiles holding every skill asked for are read from its postings). The score is how many
     requested skills the profile's mask holds; with all_skills, one skill's postings filtered by the mask."""
     where = posting_conditions(search)
-    source: Any = profile_postings
-    if any(ProfileGroupCount.__table__ in w._from_objects for w in where):
-        source = profile_postings.join(
-            ProfileGroupCount,
-            (ProfileGroupCount.age_band == POSTING.age_band)
-            & (ProfileGroupCount.sex == POSTING.sex)
-            & (ProfileGroupCount.province == POSTING.province)
-            & (ProfileGroupCount.return_month == POSTING.return_month),
-        )
+    source = _posted(where)
     score = sum(
         (cast(POSTING.skill_mask.op(">>")(literal(bit, Integer)).op("&")(1), Integer) for bit in wanted),
         literal(0, Integer),

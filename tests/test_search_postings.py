@@ -1,4 +1,5 @@
-"""Searches by skill read the skill postings: the same answers as reading the profiles, kept in step by triggers."""
+"""Searches read the postings (by skill, or every profile's own): the same answers as reading the profiles,
+kept in step by triggers."""
 
 from __future__ import annotations
 
@@ -73,7 +74,9 @@ async def _random_registry(make: Factory, rng: random.Random, count: int) -> Non
 
 def _random_search(rng: random.Random) -> ProfileSearch:
     return ProfileSearch(
-        skills=rng.sample(SKILLS, rng.randint(1, 3)) + (["textile.no-such-skill"] if rng.random() < 0.1 else []),
+        # A third without skills: those read every profile's own posting.
+        skills=rng.sample(SKILLS, rng.randint(0, 3) if rng.random() < 0.33 else rng.randint(1, 3))
+        + (["textile.no-such-skill"] if rng.random() < 0.1 else []),
         all_skills=rng.random() < 0.25,
         sectors=rng.sample(list(Sector), rng.randint(0, 1)),
         provinces=rng.sample(PROVINCES, rng.randint(0, 2)),

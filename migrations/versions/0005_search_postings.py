@@ -31,9 +31,11 @@ POSTINGS_OF = """
             FROM unnest(r.preferred_provinces) p) AS preferred_mask,
         (SELECT coalesce(bit_or(1 << (array_position(enum_range(NULL::sector), x::sector) - 1)), 0)
             FROM unnest(r.experience_sectors) x)::smallint AS sector_mask
-    FROM {rows} r JOIN skills s ON s.code = ANY (r.skill_codes)
+    FROM {rows} r {postings}
     WHERE r.searchable
 """
+# A profile's postings: one per skill it holds (migration 0009 adds one more, for searches without skills).
+SKILL_POSTINGS = "JOIN skills s ON s.code = ANY (r.skill_codes)"
 COLUMNS = (
     "skill_bit, available_from, profile_id, skill_mask, is_available, province, age_band, sex, return_month,"
     " education_level, preferred_mask, sector_mask"
@@ -73,7 +75,9 @@ def upgrade() -> None:
     op.create_index(op.f("ix_profile_postings_profile_id"), "profile_postings", ["profile_id"])
     # Posting every profile already registered takes a while on a full registry (about a minute for 750,000).
     op.execute("SET LOCAL statement_timeout = 0")
-    op.execute(f"INSERT INTO profile_postings ({COLUMNS}) {POSTINGS_OF.format(rows='returnee_profiles')}")
+    op.execute(
+        f"INSERT INTO profile_postings ({COLUMNS}) {POSTINGS_OF.format(rows='returnee_profiles', postings=SKILL_POSTINGS)}"
+    )
     # In search order, covering what the filters read: counting and ranking never visit the heap.
     op.execute(
         "CREATE UNIQUE INDEX ix_profile_postings_search ON profile_postings"
@@ -81,21 +85,7 @@ def upgrade() -> None:
         " INCLUDE (skill_mask, is_available, province, preferred_mask, age_band, sex, return_month, education_level,"
         " sector_mask)"
     )
-    op.execute(
-        f"""
-        CREATE FUNCTION post_profile_skills() RETURNS trigger LANGUAGE plpgsql
-        SECURITY DEFINER SET search_path = public, pg_temp AS $$
-        BEGIN
-            IF TG_OP IN ('UPDATE', 'DELETE') THEN
-                DELETE FROM profile_postings WHERE profile_id IN (SELECT id FROM old_rows);
-            END IF;
-            IF TG_OP IN ('INSERT', 'UPDATE') THEN
-                INSERT INTO profile_postings ({COLUMNS}) {POSTINGS_OF.format(rows="new_rows")};
-            END IF;
-            RETURN NULL;
-        END $$
-        """
-    )
+    posting_function(SKILL_POSTINGS)
     for event, tables in (
         ("INSERT", "NEW TABLE AS new_rows"),
         ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
@@ -105,6 +95,25 @@ def upgrade() -> None:
             f"CREATE TRIGGER profile_postings_{event.lower()} AFTER {event} ON returnee_profiles"
             f" REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION post_profile_skills()"
         )
+
+
+def posting_function(postings: str) -> None:
+    """The trigger function that rewrites the postings of the profiles a statement changed."""
+    op.execute(
+        f"""
+        CREATE OR REPLACE FUNCTION post_profile_skills() RETURNS trigger LANGUAGE plpgsql
+        SECURITY DEFINER SET search_path = public, pg_temp AS $$
+        BEGIN
+            IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                DELETE FROM profile_postings WHERE profile_id IN (SELECT id FROM old_rows);
+            END IF;
+            IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                INSERT INTO profile_postings ({COLUMNS}) {POSTINGS_OF.format(rows="new_rows", postings=postings)};
+            END IF;
+            RETURN NULL;
+        END $$
+        """
+    )
 
 
 def downgrade() -> None:
