@@ -48,10 +48,11 @@ from db.returnees import ProfileGroupCount, ReturneeProfile, profile_postings
 
 EDUCATION_ORDER = list(EducationLevel)
 POSTING = profile_postings.c
-# Availability is kept in the bitmaps as days since DAY_ZERO (migration 0008 uses the same day); "available
+# Availability is kept in the bitmaps as days since DAY_ZERO (migrations 0008 and 0010 use the same day); "available
 # by" a day outside [DAY_ZERO, DAY_END) is counted row by row (registration allows at most a year ahead).
 DAY_ZERO = date(2000, 1, 1)
 DAY_END = date(2100, 1, 1)
+DAY_TIERS = tuple(4**k for k in range(8))  # days per block of each availability tier (migration 0010)
 
 
 @dataclass(frozen=True)
@@ -352,20 +353,20 @@ def bitmap_terms(search: ProfileSearch) -> list[list[str]] | None:
             return None
         terms.append(day_keys(search.available_by))
     if search.education_at_least is not None:
-        levels = EDUCATION_ORDER[EDUCATION_ORDER.index(search.education_at_least) :]
-        terms.append([f"education:{level.value}" for level in levels])
+        terms.append([f"education_at_least:{search.education_at_least.value}"])
     return terms
 
 
 def day_keys(day: date) -> list[str]:
-    """The keys of "available from `day` or earlier": whole 512-, 64- and 8-day blocks, then single days."""
+    """The keys of "available from `day` or earlier": days 0 to n as whole blocks of the largest tiers that fit
+    (at most three blocks of each tier)."""
     n = (day - DAY_ZERO).days
-    return (
-        [f"d512:{k}" for k in range(n // 512)]
-        + [f"d64:{k}" for k in range(n // 512 * 8, n // 64)]
-        + [f"d8:{k}" for k in range(n // 64 * 8, n // 8)]
-        + [f"d1:{k}" for k in range(n // 8 * 8, n + 1)]
-    )
+    keys, start = [], 0  # start: the first day not yet covered, a multiple of every tier still to come
+    for size in reversed(DAY_TIERS):
+        while start + size <= n + 1:
+            keys.append(f"d{size}:{start // size}")
+            start += size
+    return keys
 
 
 def bitmap_total(terms: list[list[str]]) -> Executable:

@@ -13,6 +13,7 @@ from sqlalchemy import delete, select, text, update
 
 from db.engine import Database
 from db.enums import AgeBand, EducationLevel, Province, Sector, Sex
+from db.migrate import downgrade_on, upgrade_on
 from db.returnees import ReturneeIdentity, ReturneeProfile
 from db.search import (
     DAY_END,
@@ -22,6 +23,7 @@ from db.search import (
     VacancyNeeds,
     conditions,
     counted_total,
+    day_keys,
     matching_conditions,
     matching_statements,
     search_statements,
@@ -56,8 +58,10 @@ async def _expected_bitmaps(db: Database) -> dict[tuple[str, int], set[int]]:
         )
         for r in rows.mappings():
             day = max((r["available_from"] - DAY_ZERO).days, 0)
-            keys = {"searchable", f"province:{r['province']}", f"education:{r['education_level']}"}
-            keys |= {f"d1:{day}", f"d8:{day // 8}", f"d64:{day // 64}", f"d512:{day // 512}"}
+            keys = {"searchable", f"province:{r['province']}"}
+            keys |= {f"d{4**k}:{day // 4**k}" for k in range(8)}
+            level = EDUCATION_ORDER.index(EducationLevel(r["education_level"]))
+            keys |= {f"education_at_least:{e.value}" for e in EDUCATION_ORDER[: level + 1]}
             keys |= {"available"} if r["is_available"] else set()
             keys |= {f"age:{r['age_band']}"} if r["disclosure"] < 4 else set()
             keys |= {f"sex:{r['sex']}"} if r["disclosure"] < 3 else set()
@@ -116,6 +120,19 @@ async def _totals_agree(db: Database, rng: random.Random, searches: int) -> int:
     return matched
 
 
+def test_available_by_a_day_reads_whole_blocks_covering_exactly_the_days_up_to_it() -> None:
+    last = (DAY_END - DAY_ZERO).days - 1
+    for n in [0, 1, 3, 4, 5, 15, 16, 63, 64, 65, 255, 256, 9886, last, *random.Random(4).sample(range(last), 200)]:
+        covered: list[int] = []
+        per_tier: dict[int, int] = defaultdict(int)
+        for key in day_keys(DAY_ZERO + timedelta(days=n)):
+            size, block = (int(part) for part in key.removeprefix("d").split(":"))
+            covered += range(block * size, (block + 1) * size)
+            per_tier[size] += 1
+        assert covered == list(range(n + 1)), n
+        assert max(per_tier.values()) <= 3, n
+
+
 async def test_bitmap_totals_equal_counted_rows_through_every_kind_of_change(make: Factory, db: Database) -> None:
     rng = random.Random(20261127)
     await _random_registry(make, rng, 70)
@@ -150,6 +167,28 @@ async def test_bitmap_totals_equal_counted_rows_through_every_kind_of_change(mak
         await session.execute(delete(ReturneeIdentity).where(ReturneeIdentity.id.in_(erased)))
     assert await _stored_bitmaps(db) == await _expected_bitmaps(db)
     assert await _totals_agree(db, rng, 120) > 15  # many found someone: the comparison means something
+
+
+async def test_migrating_a_registry_down_and_up_again_rebuilds_its_bitmaps(make: Factory, db: Database) -> None:
+    """Migration 0010 re-keys the bitmaps of the profiles already registered (and its downgrade restores the
+    keys of migration 0008: every searchable profile in one education and one 8- and 512-day key)."""
+    await _random_registry(make, random.Random(10), 40)
+    async with db.engine.connect() as connection:
+        await downgrade_on(connection, "0009")
+        await connection.commit()
+        older = await connection.execute(
+            text(
+                "SELECT split_part(key, ':', 1), sum(bit_count(bits)) FROM profile_bitmaps"
+                " WHERE split_part(key, ':', 1) IN ('education', 'd8', 'd512', 'education_at_least', 'd4') GROUP BY 1"
+            )
+        )
+        searchable = await connection.scalar(text("SELECT count(*) FROM returnee_profiles WHERE searchable"))
+        assert dict(older.all()) == {"education": searchable, "d8": searchable, "d512": searchable}
+        await upgrade_on(connection)
+        await connection.commit()
+    assert await _stored_bitmaps(db) == await _expected_bitmaps(db)
+    await make.profile(skills=["construction.welding"])  # the trigger function writes the new keys again
+    assert await _stored_bitmaps(db) == await _expected_bitmaps(db)
 
 
 async def test_a_group_growing_past_five_discloses_its_age_band_and_sex_to_filters(make: Factory, db: Database) -> None:

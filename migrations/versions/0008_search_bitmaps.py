@@ -37,32 +37,38 @@ CHUNK_BITS = 32768
 # audited in its transaction anyway, and one lock taken in one order cannot deadlock.
 AUDIT_CHAIN_LOCK = 0x6B61726E
 
-# The (ordinal, key) pairs of the profiles in {rows}: nothing for a profile that is not searchable.
-KEYS_OF = """
+# What a profile is found by, one key per SELECT over r (the profile), g (its group's count) and d.n (its day).
+KEYS = (
+    "SELECT 'searchable'",
+    "SELECT 'available' WHERE r.is_available",
+    "SELECT 'province:' || r.province",
+    "SELECT 'education:' || r.education_level",
+    "SELECT 'age:' || r.age_band WHERE g.disclosure < 4",
+    "SELECT 'sex:' || r.sex WHERE g.disclosure < 3",
+    "SELECT 'd1:' || d.n",
+    "SELECT 'd8:' || d.n / 8",
+    "SELECT 'd64:' || d.n / 64",
+    "SELECT 'd512:' || d.n / 512",
+    "SELECT 'willing:' || p FROM unnest(r.preferred_provinces) p",
+    "SELECT 'sector:' || s FROM unnest(r.experience_sectors) s",
+    "SELECT 'skill:' || s FROM unnest(r.skill_codes) s",
+    "SELECT 'occupation:' || o FROM unnest(r.occupation_codes) o",
+    "SELECT 'language:' || l FROM unnest(r.languages) l",
+)
+
+
+def keys_of(rows: str, keys: Sequence[str] = KEYS) -> str:
+    """The (ordinal, key) pairs of the profiles in `rows`: nothing for a profile that is not searchable."""
+    return f"""
     SELECT r.search_ordinal AS ordinal, k.key
     FROM {rows} r
     LEFT JOIN profile_group_counts g
         ON (g.age_band, g.sex, g.province, g.return_month) = (r.age_band, r.sex, r.province, r.return_month)
     CROSS JOIN LATERAL (SELECT greatest(r.available_from - DATE '2000-01-01', 0) AS n) d
-    CROSS JOIN LATERAL (
-        SELECT 'searchable'
-        UNION ALL SELECT 'available' WHERE r.is_available
-        UNION ALL SELECT 'province:' || r.province
-        UNION ALL SELECT 'education:' || r.education_level
-        UNION ALL SELECT 'age:' || r.age_band WHERE g.disclosure < 4
-        UNION ALL SELECT 'sex:' || r.sex WHERE g.disclosure < 3
-        UNION ALL SELECT 'd1:' || d.n
-        UNION ALL SELECT 'd8:' || d.n / 8
-        UNION ALL SELECT 'd64:' || d.n / 64
-        UNION ALL SELECT 'd512:' || d.n / 512
-        UNION ALL SELECT 'willing:' || p FROM unnest(r.preferred_provinces) p
-        UNION ALL SELECT 'sector:' || s FROM unnest(r.experience_sectors) s
-        UNION ALL SELECT 'skill:' || s FROM unnest(r.skill_codes) s
-        UNION ALL SELECT 'occupation:' || o FROM unnest(r.occupation_codes) o
-        UNION ALL SELECT 'language:' || l FROM unnest(r.languages) l
-    ) k(key)
+    CROSS JOIN LATERAL ({" UNION ALL ".join(keys)}) k(key)
     WHERE r.searchable
 """
+
 
 NOTHING = "SELECT NULL::bigint AS ordinal, NULL::text AS key WHERE false"
 
@@ -151,23 +157,7 @@ def upgrade() -> None:
         END $$
         """
     )
-    _locked_trigger_function(
-        "keep_profile_bitmaps",
-        schema,
-        f"""
-        IF TG_OP = 'INSERT' THEN
-            WITH added AS ({KEYS_OF.format(rows="new_rows")}), cleared AS ({NOTHING}), {APPLY};
-        ELSIF TG_OP = 'DELETE' THEN
-            WITH added AS ({NOTHING}), cleared AS ({KEYS_OF.format(rows="old_rows")}), {APPLY};
-        ELSE
-            WITH old_keys AS ({KEYS_OF.format(rows="old_rows")}),
-                 new_keys AS ({KEYS_OF.format(rows="new_rows")}),
-                 added AS (SELECT * FROM new_keys EXCEPT SELECT * FROM old_keys),
-                 cleared AS (SELECT * FROM old_keys EXCEPT SELECT * FROM new_keys),
-                 {APPLY};
-        END IF;
-        """,
-    )
+    bitmap_function(schema)
     _statement_triggers("returnee_profiles", "profile_bitmaps", "keep_profile_bitmaps", ("INSERT", "UPDATE", "DELETE"))
     # A group's disclosure decides whether its profiles' age band and sex can be filtered on: when it
     # changes (or the group is new), those two keys are set anew for every profile of the group.
@@ -208,8 +198,29 @@ def upgrade() -> None:
     op.execute("SET LOCAL statement_timeout = 0")
     op.execute(
         f"""
-        WITH added AS ({KEYS_OF.format(rows="returnee_profiles")}), cleared AS ({NOTHING}), {APPLY}
+        WITH added AS ({keys_of("returnee_profiles")}), cleared AS ({NOTHING}), {APPLY}
         """
+    )
+
+
+def bitmap_function(schema: str, keys: Sequence[str] = KEYS) -> None:
+    """The trigger function that sets and clears the bits of the profiles a statement changed."""
+    _locked_trigger_function(
+        "keep_profile_bitmaps",
+        schema,
+        f"""
+        IF TG_OP = 'INSERT' THEN
+            WITH added AS ({keys_of("new_rows", keys)}), cleared AS ({NOTHING}), {APPLY};
+        ELSIF TG_OP = 'DELETE' THEN
+            WITH added AS ({NOTHING}), cleared AS ({keys_of("old_rows", keys)}), {APPLY};
+        ELSE
+            WITH old_keys AS ({keys_of("old_rows", keys)}),
+                 new_keys AS ({keys_of("new_rows", keys)}),
+                 added AS (SELECT * FROM new_keys EXCEPT SELECT * FROM old_keys),
+                 cleared AS (SELECT * FROM old_keys EXCEPT SELECT * FROM new_keys),
+                 {APPLY};
+        END IF;
+        """,
     )
 
 
@@ -217,7 +228,7 @@ def _locked_trigger_function(name: str, schema: str, body: str) -> None:
     """A statement trigger's function running `body` as the migration's owner, under the audit chain's lock."""
     op.execute(
         f"""
-        CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql
+        CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql
         SECURITY DEFINER SET search_path = "{schema}", pg_temp AS $$
         BEGIN
             PERFORM pg_advisory_xact_lock({AUDIT_CHAIN_LOCK});
