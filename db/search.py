@@ -313,13 +313,14 @@ def search_statements(
 def _search_statements(
     search: ProfileSearch, wanted: list[int], *, first: int, after: str | None, with_total: bool
 ) -> PageStatements:
-    posted = not search.occupations and not search.languages
-    if not search.skills and posted:
+    postable = not search.occupations and not search.languages  # the postings carry every other filter
+    unknown_skill_required = search.all_skills and len(wanted) < len(set(search.skills))
+    if postable and not search.skills:
         statements = _unscored_posting_statements(search, first=first, after=after)
-    elif not (posted and wanted) or (search.all_skills and len(wanted) < len(set(search.skills))):
-        statements = page_statements(conditions(search), search_parts(search), first=first, after=after)
-    else:
+    elif postable and wanted and not unknown_skill_required:
         statements = _posting_statements(search, wanted, first=first, after=after)
+    else:
+        statements = page_statements(conditions(search), search_parts(search), first=first, after=after)
     if not with_total:
         return statements
     terms = bitmap_terms(search)
@@ -473,7 +474,7 @@ def _posting_statements(search: ProfileSearch, wanted: list[int], *, first: int,
                 .where(*branch)
             )
             if level == len(wanted) and not search.all_skills:
-                # Every skill: one mask test, about half the cost of summing the bits on each posting read.
+                # Every skill: one mask test per posting read, cheaper than summing a bit per skill.
                 part = part.where(POSTING.skill_mask.op("&")(every) == every)
             elif not search.all_skills:
                 part = part.where(score == level)
