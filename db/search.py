@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
@@ -138,7 +139,7 @@ def column_conditions(search: ProfileSearch, columns: Any) -> list[ColumnElement
 
 
 def encode_cursor(score: int, available_from: date, profile_id: uuid.UUID) -> str:
-    raw = json.dumps([score, available_from.isoformat(), str(profile_id)], separators=(",", ":")).encode()
+    raw = orjson.dumps([score, available_from.isoformat(), str(profile_id)])  # compact, as json.dumps(separators)
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
