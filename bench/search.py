@@ -4,10 +4,14 @@
 
 Loads the synthetic profiles once into a benchmark database (the embedded PostgreSQL under
 KARNGAR_BENCH_DIR, default ./.karngar-bench, or a database karngar_bench on DATABASE_URL's server), then runs one seeded mix of searches
-(one to four filters, with and without skills, first page and page 50) two ways and prints
-p50/p95/p99 latency and requests per second for each, and their ratio:
-  (a) the statements the resolvers issue, sent straight to asyncpg in this process;
+(one to four filters, with and without skills, first page and page 50) three ways and prints
+p50/p95/p99 latency and requests per second for each, and the ratios of (b) to (a) and (a'):
+  (a) the statements the resolver issues, sent straight to asyncpg in this process: in one transaction, the
+      caller for row-level security, the page and (on first pages) the total;
+  (a') the page and the total alone;
   (b) the GraphQL request through `karngar serve` with 2 workers, over HTTP on loopback.
+They take turns in --rounds rounds (each round's figures are printed), so that all three meet the machine in
+the same state.
 It also prints the EXPLAIN (ANALYZE, TIMING OFF) execution time of every statement in the mix, each run once
 before (warm buffers, as under load), and names the slowest.
 """
@@ -40,15 +44,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from api.demo import seed
 from bench.common import bench_database, client_token, serving
 from db import search as search_module
+from db.caller import SET_CALLER, Caller
 from db.engine import SERVER_SETTINGS, Database, create_engine
 from db.enums import AgeBand, EducationLevel, Province, Sector
 from db.search import PageStatements, ProfileSearch, search_statements
 from db.taxonomy import SKILLS
+from schema.common import uuid_of
 
 DIALECT = PGDialect_asyncpg()
 SKILL_BITS: dict[str, int] = {}  # read from the database before the mix is built
 SKILL_HOLDERS: dict[int, int] = {}  # likewise: the resolvers read the rarest skill's postings first
 PAGE_SIZE = 20
+BARE = "(a')"  # the page and total statements alone, outside the resolver's transaction
 DEEP_PAGE = 50
 SEARCH_DOCUMENT = """
 query Search($filter: ProfileFilter, $first: Int, $after: String) {
@@ -161,8 +168,9 @@ async def explain(pool: asyncpg.Pool, cases: list[Case]) -> list[tuple[float, st
 
 async def load(
     run_one: Callable[[Case], Awaitable[None]], cases: list[Case], seconds: float, concurrency: int
-) -> list[float]:
-    """Latencies (ms) of `concurrency` workers cycling through the mix for `seconds`."""
+) -> tuple[list[float], float]:
+    """Latencies (ms) of `concurrency` workers cycling through the mix for `seconds`, and the share of one core
+    this process (the load generator) used meanwhile: it shares the machine's two cores with what it measures."""
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
 
@@ -177,9 +185,7 @@ async def load(
 
     cpu = time.process_time()
     await asyncio.gather(*(worker(k * 7) for k in range(concurrency)))
-    # The load generator shares the machine's two cores with what it measures: say how much it took.
-    print(f"  (this load generator used {(time.process_time() - cpu) / seconds:.0%} of one core)")
-    return latencies
+    return latencies, (time.process_time() - cpu) / seconds
 
 
 def summary(name: str, latencies: list[float], seconds: float) -> float:
@@ -224,7 +230,8 @@ async def main(args: argparse.Namespace, url: str) -> None:
     cases = await walk_to_deep_pages(pool, the_mix(random.Random(args.seed), args.searches))
     deep = sum(c.deep for c in cases)
     print(
-        f"\nmix: {len(cases)} searches ({deep} at page {DEEP_PAGE}), {args.concurrency} concurrent clients, {args.seconds:.0f} s each"
+        f"\nmix: {len(cases)} searches ({deep} at page {DEEP_PAGE}), {args.concurrency} concurrent clients,"
+        f" {args.seconds:.0f} s for each way in {args.rounds} rounds"
     )
 
     explained = await explain(pool, cases)
@@ -240,21 +247,25 @@ async def main(args: argparse.Namespace, url: str) -> None:
         await pool.close()
         return
 
-    # (a) is the database's share alone: each case's SQL is compiled once, before the clock starts.
+    # (a) is the database's share alone: each case's SQL is compiled once, before the clock starts. It is what
+    # the resolver sends for a search: in one transaction, who the caller is (row-level security, db/caller.py),
+    # then the page and the total; (a') sends the page and the total alone.
     sql_of = {}
     for case in cases:
         statements = case.statements()
         sql_of[id(case)] = [compiled(s) for s in (statements.page, statements.total) if s is not None]
+    caller = Caller("employer", employer_id=uuid_of(credentials["employers"][0]["id"], "Employer")).parameters()
 
     async def sql_one(case: Case) -> None:
-        async with pool.acquire() as connection:
+        async with pool.acquire() as connection, connection.transaction():
+            await connection.execute(SET_CALLER, *caller)
             for sql, params in sql_of[id(case)]:
                 await connection.fetch(sql, *params)
 
-    sql_rps = summary(
-        "(a) resolver SQL on asyncpg", await load(sql_one, cases, args.seconds, args.concurrency), args.seconds
-    )
-    await pool.close()
+    async def bare_sql_one(case: Case) -> None:
+        async with pool.acquire() as connection:
+            for sql, params in sql_of[id(case)]:
+                await connection.fetch(sql, *params)
 
     # One HR client sends the whole load: bench/common.py's server runs without the per-client rate limit.
     async with serving(
@@ -280,12 +291,33 @@ async def main(args: argparse.Namespace, url: str) -> None:
                 assert response.status == 200 and "errors" not in body, body
 
             await load(graphql_one, cases[:4], 2, args.concurrency)  # warm both workers
-            gql_rps = summary(
-                "(b) GraphQL over HTTP, 2 workers",
-                await load(graphql_one, cases, args.seconds, args.concurrency),
-                args.seconds,
-            )
-    print(f"GraphQL throughput / SQL throughput: {gql_rps / sql_rps:.2f}x")
+            # (a), (a') and (b) take turns, so that all meet the machine in the same state: this machine's speed
+            # drifts by 10-20% over minutes, which a single (a) then (b) would put into their ratio.
+            each = args.seconds / args.rounds
+            phases = {"(a)": sql_one, BARE: bare_sql_one, "(b)": graphql_one}
+            latencies: dict[str, list[float]] = {name: [] for name in phases}
+            generator: dict[str, float] = dict.fromkeys(phases, 0.0)
+            for round_ in range(1, args.rounds + 1):
+                rps = {}
+                for name, run_one in phases.items():
+                    measured, cpu = await load(run_one, cases, each, args.concurrency)
+                    latencies[name] += measured
+                    generator[name] += cpu / args.rounds
+                    rps[name] = len(measured) / each
+                print(
+                    f"  round {round_}: "
+                    + ", ".join(f"{name} {value:.1f} req/s" for name, value in rps.items())
+                    + f"; (b)/(a) {rps['(b)'] / rps['(a)']:.2f}, (b)/(a') {rps['(b)'] / rps[BARE]:.2f}"
+                )
+    await pool.close()
+    print(
+        "  the load generator used "
+        + ", ".join(f"{share:.0%} of a core in {name}" for name, share in generator.items())
+    )
+    sql_rps = summary("(a) resolver SQL on asyncpg", latencies["(a)"], args.seconds)
+    bare_rps = summary("(a') page and total alone", latencies[BARE], args.seconds)
+    gql_rps = summary("(b) GraphQL over HTTP, 2 workers", latencies["(b)"], args.seconds)
+    print(f"GraphQL throughput / SQL throughput: {gql_rps / sql_rps:.2f}x (a), {gql_rps / bare_rps:.2f}x (a')")
 
 
 if __name__ == "__main__":
@@ -293,6 +325,7 @@ if __name__ == "__main__":
     parser.add_argument("--profiles", type=int, default=750_000)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=4, help="(a) and (b) alternate, each --seconds in all")
     parser.add_argument("--searches", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--slowest", type=int, default=8, help="print this many of the slowest statements")
