@@ -290,7 +290,8 @@ async def main(args: argparse.Namespace, url: str) -> None:
                     body = json.loads(await response.read())
                 assert response.status == 200 and "errors" not in body, body
 
-            await load(graphql_one, cases[:4], 2, args.concurrency)  # warm both workers
+            for warm in (sql_one, bare_sql_one, graphql_one):  # prepared statements on every connection, both workers
+                await load(warm, cases, 2, args.concurrency)
             # (a), (a') and (b) take turns, so that all meet the machine in the same state: this machine's speed
             # drifts by 10-20% over minutes, which a single (a) then (b) would put into their ratio.
             each = args.seconds / args.rounds
