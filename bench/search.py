@@ -326,7 +326,7 @@ if __name__ == "__main__":
     parser.add_argument("--profiles", type=int, default=750_000)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=4, help="(a) and (b) alternate, each --seconds in all")
+    parser.add_argument("--rounds", type=int, default=4, help="(a), (a') and (b) take turns, each --seconds in all")
     parser.add_argument("--searches", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--slowest", type=int, default=8, help="print this many of the slowest statements")
