@@ -212,7 +212,9 @@ async def ensure_profiles(url: str, wanted: int) -> None:
     engine = create_engine(url, pool_size=1)
     async with engine.connect() as connection:
         await connection.execute(text("COMMIT"))
-        await connection.execute(text("VACUUM ANALYZE returnee_profiles"))
+        # As autovacuum would in time: statistics, and the visibility map that index-only scans of the postings
+        # need after a bulk load or a migration rewrote them.
+        await connection.execute(text("VACUUM ANALYZE returnee_profiles, profile_postings, profile_bitmaps"))
     await engine.dispose()
 
 

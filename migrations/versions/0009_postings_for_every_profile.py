@@ -32,7 +32,7 @@ SKILL_AND_EVERY_PROFILE_POSTINGS = (
 
 
 def upgrade() -> None:
-    op.execute("SET LOCAL statement_timeout = 0")  # about 15 s for 750,000 profiles here
+    op.execute("SET LOCAL statement_timeout = 0")  # about 30 s for 750,000 profiles here
     postings.posting_function(SKILL_AND_EVERY_PROFILE_POSTINGS)
     rows = postings.POSTINGS_OF.format(rows="returnee_profiles", postings=EVERY_PROFILE_POSTING)
     op.execute(f"INSERT INTO profile_postings ({postings.COLUMNS}) {rows}")

@@ -52,7 +52,7 @@ def downgrade() -> None:
 
 def _rekey(keys: Sequence[str], *, dropped: Sequence[str], added: Sequence[str]) -> None:
     """The trigger function with `keys`, the bitmaps of keys starting with a `dropped` prefix deleted, and the
-    `added` keys of every profile already registered set (about 20 s for 750,000 here)."""
+    `added` keys of every profile already registered set (about 10 s for 750,000 here)."""
     bind = op.get_bind()
     schema = bind.execute(sa.text("SELECT current_schema()")).scalar_one()
     op.execute("SET LOCAL statement_timeout = 0")
