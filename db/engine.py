@@ -16,6 +16,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.util import await_
 
 from db.caller import SET_CALLER, SYSTEM, Caller, caller_of
 
@@ -63,8 +64,10 @@ def create_engine(
 # SQLAlchemy's pool_pre_ping costs three round trips per checkout with asyncpg (BEGIN, a ping, ROLLBACK): more
 # than a search's own statements. A connection the server closed (a restart, a terminated backend) is known
 # without asking: asyncpg marks it closed when the socket ends. Only a connection left idle for a while, which a
-# silent network failure could have killed, is pinged before use.
+# silent network failure (a firewall or NAT dropping idle connections) could have killed, is pinged before use,
+# and the ping gives up after a bound instead of waiting on a connection that will never answer.
 PING_WHEN_IDLE_SECONDS = 30.0
+PING_TIMEOUT_SECONDS = 2.0
 _RETURNED_AT = "karngar.returned_at"
 
 
@@ -77,11 +80,12 @@ def _replace_dead_connections(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "checkout")
     def check(dbapi_connection: Any, record: Any, proxy: Any) -> None:
         # Raising DisconnectionError makes the pool discard this connection and check out (or open) another.
-        if dbapi_connection.driver_connection.is_closed():
+        driver = dbapi_connection.driver_connection
+        if driver.is_closed():
             raise sa_exc.DisconnectionError("The server closed this pooled connection.")
         if time.monotonic() - record.info.get(_RETURNED_AT, 0.0) >= PING_WHEN_IDLE_SECONDS:
             try:
-                dbapi_connection.ping()
+                await_(driver.fetchrow(";", timeout=PING_TIMEOUT_SECONDS))
             except Exception as error:
                 raise sa_exc.DisconnectionError("A pooled connection idle for a while did not answer.") from error
 
