@@ -290,8 +290,9 @@ def search_statements(
     with_total: bool = True,
     holders: dict[int, int] | None = None,
 ) -> PageStatements:
-    """The statements of one search: from the skill postings when it asks for skills, else from the profiles.
-    `holders` (skill_holders) puts the rarest skill's postings first; any order gives the same answers."""
+    """The statements of one search: from the postings unless it asks for languages or occupations (see
+    _search_statements). `holders` (skill_holders) puts the rarest skill's postings first; any order gives the
+    same answers."""
     wanted = [bits[code] for code in dict.fromkeys(search.skills) if code in bits]
     if holders:
         wanted.sort(key=lambda bit: holders.get(bit, 0))
