@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -25,6 +26,7 @@ from auth.csrf import CSRF_HEADER
 from auth.keys import SigningKeys
 from auth.passwords import verify_secret
 from auth.principal import EMPLOYER_SCOPES, MINISTRY_SCOPES
+from auth.tokens import InvalidToken, principal_from_access_token
 from db.accounts import ApiClient, Employer, UserSession
 from db.engine import Database
 from db.enums import Role
@@ -384,6 +386,18 @@ async def test_an_accepted_token_is_refused_once_it_expires(
 
     assert response.status_code == 401
     assert "expired" in response.json()["errors"][0]["message"]
+
+
+def test_a_token_remembered_for_one_audience_is_still_refused_by_another(settings: Settings, keys: SigningKeys) -> None:
+    """The remembered tokens are per issuer and audience: another service in the process checks for itself."""
+    token = well_typed(settings, keys)
+    assert principal_from_access_token(token, settings, keys).subject == "hr-1"
+    for other in (
+        dataclasses.replace(settings, audience="https://elsewhere.example/graphql"),
+        dataclasses.replace(settings, issuer="https://elsewhere.example"),
+    ):
+        with pytest.raises(InvalidToken):
+            principal_from_access_token(token, other, keys)
 
 
 @pytest.mark.parametrize("forge", BAD_TOKENS.values(), ids=BAD_TOKENS.keys())
