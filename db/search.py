@@ -35,6 +35,7 @@ from sqlalchemy.sql.expression import Executable
 from sqlalchemy.types import Text
 
 from db.anonymity import (
+    ANONYMISED_WIDTH,
     WITHOUT_AGE_BAND,
     WITHOUT_SEX,
     AnonymisedProfile,
@@ -227,16 +228,21 @@ async def ranked_page(session: AsyncSession, statements: PageStatements, *, afte
     rows = (await session.execute(statements.page)).all()
     total = (await session.scalar(statements.total) or 0) if statements.total is not None else 0
     first = statements.first
-    return RankedPage(
-        rows=[
+    ranked = []
+    for row in rows[:first]:
+        profile = to_view(row)
+        # After the profile's columns come the score and its parts, in _page_of's order.
+        score, *parts = row[ANONYMISED_WIDTH:]
+        ranked.append(
             Ranked(
-                profile=to_view(row),
-                score=row.score,
-                parts={name: getattr(row, f"part_{name}") for name in statements.parts},
-                cursor=encode_cursor(row.score, row.available_from, row.id),
+                profile=profile,
+                score=score,
+                parts=dict(zip(statements.parts, parts, strict=True)),
+                cursor=encode_cursor(score, profile.available_from, profile.id),
             )
-            for row in rows[:first]
-        ],
+        )
+    return RankedPage(
+        rows=ranked,
         has_next=len(rows) > first,
         has_previous=after is not None,
         total=total,
