@@ -23,6 +23,7 @@ from schema.catalog import CatalogQuery
 from schema.common import AgeBand, ApiError, EducationLevel, Node, Sex, parse_global_id, uuid_of
 from schema.contacts import ContactMutation, ContactQuery, ContactRequest
 from schema.context import Info
+from schema.execution import LeafFieldsFirst
 from schema.hires import Hire, HireMutation, HireQuery
 from schema.limits import MaskUnexpectedErrors, OperationLimits
 from schema.profiles import ProfileQuery, ReturneeProfile
@@ -79,6 +80,7 @@ schema = strawberry.Schema(
     mutation=Mutation,
     types=[Employer, Vacancy, ReturneeProfile, ContactRequest, Hire, AuditEvent, AgeBand, Sex, EducationLevel],
     config=StrawberryConfig(disable_field_suggestions=True),
+    execution_context_class=LeafFieldsFirst,  # plain scalar fields the short way (schema/execution.py)
     extensions=[
         OperationMetrics,  # operation counts, latency and the request log's operation name (api/observability.py)
         # Depth, aliases, tokens, directives and cost, refused before execution; extensions.cost on every response.
