@@ -20,7 +20,7 @@ from db.audit import Actor
 from db.engine import Database, create_engine
 from db.enums import Province
 from db.migrate import upgrade
-from db.synthetic import generate_returnees
+from db.synthetic import generate_returnees, settle_after_bulk_load
 from resolvers.returnee_import import ImportFileError, ImportReport, import_returnees
 from resolvers.validation import today_in_cambodia
 
@@ -146,10 +146,14 @@ def generate_profiles_command(
         with progress_bar("Generating returnees", count) as update:
             asyncio.run(_generate(url, count, seed, update))
         elapsed = time.perf_counter() - started
-    typer.echo(
-        f"Generated {count:,} returnees (seed {seed}) in {elapsed:.1f} s, {count / elapsed:,.0f} a second;"
-        " the k-anonymity group counts match the profiles."
-    )
+        typer.echo(
+            f"Generated {count:,} returnees (seed {seed}) in {elapsed:.1f} s, {count / elapsed:,.0f} a second;"
+            " the k-anonymity group counts match the profiles."
+        )
+        typer.echo("VACUUM ANALYZE of the tables written, so that searches are fast at once ...")
+        started = time.perf_counter()
+        asyncio.run(_settle(url))
+        typer.echo(f"Done in {time.perf_counter() - started:.1f} s.")
 
 
 async def _generate(url: str, count: int, seed: int, update: Update) -> None:
@@ -163,5 +167,13 @@ async def _generate(url: str, count: int, seed: int, update: Update) -> None:
 
     try:
         await generate_returnees(Database(engine), count, seed, today_in_cambodia(), on_chunk)
+    finally:
+        await engine.dispose()
+
+
+async def _settle(url: str) -> None:
+    engine = create_engine(url, pool_size=1)
+    try:
+        await settle_after_bulk_load(engine)
     finally:
         await engine.dispose()

@@ -48,6 +48,7 @@ from db.caller import SET_CALLER, Caller
 from db.engine import SERVER_SETTINGS, Database, create_engine
 from db.enums import AgeBand, EducationLevel, Province, Sector
 from db.search import PageStatements, ProfileSearch, search_statements
+from db.synthetic import settle_after_bulk_load
 from db.taxonomy import SKILLS
 from schema.common import uuid_of
 
@@ -210,11 +211,9 @@ async def ensure_profiles(url: str, wanted: int) -> None:
             check=True,
         )
     engine = create_engine(url, pool_size=1)
-    async with engine.connect() as connection:
-        await connection.execute(text("COMMIT"))
-        # As autovacuum would in time: statistics, and the visibility map that index-only scans of the postings
-        # need after a bulk load or a migration rewrote them.
-        await connection.execute(text("VACUUM ANALYZE returnee_profiles, profile_postings, profile_bitmaps"))
+    # As autovacuum would in time (generate-profiles does it too): statistics, the group counts' dead versions,
+    # and the visibility map that index-only scans of the postings need after a load or a migration rewrote them.
+    await settle_after_bulk_load(engine)
     await engine.dispose()
 
 
