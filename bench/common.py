@@ -110,11 +110,46 @@ def raw_url(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every process descended from it (Linux /proc; just `pid` elsewhere)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(entry.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # it ended meanwhile
+        parents.setdefault(parent, []).append(int(entry.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        tree.append(current := todo.pop())
+        todo += parents.get(current, [])
+    return tree
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time the processes have used so far (those that ended count nothing)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 @asynccontextmanager
 async def serving(
-    url: str, log_file: Path, *, workers: int = 2, pool_size: int = 10, env: dict[str, str] | None = None
+    url: str,
+    log_file: Path,
+    *,
+    workers: int = 2,
+    pool_size: int = 10,
+    env: dict[str, str] | None = None,
+    processes: list[int] | None = None,
 ) -> AsyncIterator[str]:
-    """`karngar serve` on a free port against `url`, ready when this yields its base URL; stopped by SIGINT."""
+    """`karngar serve` on a free port against `url`, ready when this yields its base URL; stopped by SIGINT.
+    `processes`, when given, receives the server's process ids (supervisor and workers) once it is ready."""
     port = free_port()
     environment = {
         **os.environ,
@@ -134,6 +169,8 @@ async def serving(
         base = f"http://127.0.0.1:{port}"
         try:
             await wait_ready(base, server)
+            if processes is not None:
+                processes += process_tree(server.pid)
             yield base
         finally:
             server.send_signal(signal.SIGINT)

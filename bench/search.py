@@ -42,7 +42,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.demo import seed
-from bench.common import bench_database, client_token, serving
+from bench.common import bench_database, client_token, cpu_seconds, serving
 from db import search as search_module
 from db.caller import SET_CALLER, Caller
 from db.engine import SERVER_SETTINGS, Database, create_engine
@@ -273,8 +273,9 @@ async def main(args: argparse.Namespace, url: str) -> None:
                 await connection.fetch(sql, *params)
 
     # One HR client sends the whole load: bench/common.py's server runs without the per-client rate limit.
+    server: list[int] = []
     async with serving(
-        url, args.directory / "search-serve.log", workers=2, pool_size=args.concurrency // 2 + 2
+        url, args.directory / "search-serve.log", workers=2, pool_size=args.concurrency // 2 + 2, processes=server
     ) as base:
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
             token = await client_token(http, hr)
@@ -303,10 +304,14 @@ async def main(args: argparse.Namespace, url: str) -> None:
             phases = {"(a)": sql_one, BARE: bare_sql_one, "(b)": graphql_one}
             latencies: dict[str, list[float]] = {name: [] for name in phases}
             generator: dict[str, float] = dict.fromkeys(phases, 0.0)
+            served_cpu = 0.0  # seconds of CPU `karngar serve` used during (b)
             for round_ in range(1, args.rounds + 1):
                 rps = {}
                 for name, run_one in phases.items():
+                    before = cpu_seconds(server)
                     measured, cpu = await load(run_one, cases, each, args.concurrency)
+                    if name == "(b)":
+                        served_cpu += cpu_seconds(server) - before
                     latencies[name] += measured
                     generator[name] += cpu / args.rounds
                     rps[name] = len(measured) / each
@@ -323,6 +328,8 @@ async def main(args: argparse.Namespace, url: str) -> None:
     sql_rps = summary("(a) resolver SQL on asyncpg", latencies["(a)"], args.seconds)
     bare_rps = summary("(a') page and total alone", latencies[BARE], args.seconds)
     gql_rps = summary("(b) GraphQL over HTTP, 2 workers", latencies["(b)"], args.seconds)
+    if served_cpu:
+        print(f"  karngar serve used {served_cpu / len(latencies['(b)']) * 1000:.1f} ms of CPU per GraphQL search")
     print(f"GraphQL throughput / SQL throughput: {gql_rps / sql_rps:.2f}x (a), {gql_rps / bare_rps:.2f}x (a')")
 
 
