@@ -42,9 +42,10 @@ from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.demo import seed
-from bench.common import bench_database, client_token, cpu_seconds, serving
+from bench.common import bench_database, client_token, cpu_seconds, process_tree, serving
 from db import search as search_module
 from db.caller import SET_CALLER, Caller
+from db.embedded import EmbeddedPostgres
 from db.engine import SERVER_SETTINGS, Database, create_engine
 from db.enums import AgeBand, EducationLevel, Province, Sector
 from db.search import PageStatements, ProfileSearch, search_statements
@@ -221,7 +222,7 @@ async def ensure_profiles(url: str, wanted: int) -> None:
     await engine.dispose()
 
 
-async def main(args: argparse.Namespace, url: str) -> None:
+async def main(args: argparse.Namespace, url: str, embedded: EmbeddedPostgres | None) -> None:
     await ensure_profiles(url, args.profiles)
     credentials = await seed(url)
     hr = credentials["employers"][0]["apiClient"]
@@ -304,14 +305,20 @@ async def main(args: argparse.Namespace, url: str) -> None:
             phases = {"(a)": sql_one, BARE: bare_sql_one, "(b)": graphql_one}
             latencies: dict[str, list[float]] = {name: [] for name in phases}
             generator: dict[str, float] = dict.fromkeys(phases, 0.0)
-            served_cpu = 0.0  # seconds of CPU `karngar serve` used during (b)
+            # Seconds of CPU `karngar serve` and (when it is the embedded one, whose processes are known) PostgreSQL
+            # used during (b).
+            postmaster = embedded.pgdata / "postmaster.pid" if embedded is not None else None
+            database_server = [int(postmaster.read_text().split()[0])] if postmaster else []
+            served_cpu = database_cpu = 0.0
             for round_ in range(1, args.rounds + 1):
                 rps = {}
                 for name, run_one in phases.items():
-                    before = cpu_seconds(server)
+                    backends = process_tree(database_server[0]) if database_server else []
+                    before, database_before = cpu_seconds(server), cpu_seconds(backends)
                     measured, cpu = await load(run_one, cases, each, args.concurrency)
                     if name == "(b)":
                         served_cpu += cpu_seconds(server) - before
+                        database_cpu += cpu_seconds(backends) - database_before
                     latencies[name] += measured
                     generator[name] += cpu / args.rounds
                     rps[name] = len(measured) / each
@@ -329,7 +336,11 @@ async def main(args: argparse.Namespace, url: str) -> None:
     bare_rps = summary("(a') page and total alone", latencies[BARE], args.seconds)
     gql_rps = summary("(b) GraphQL over HTTP, 2 workers", latencies["(b)"], args.seconds)
     if served_cpu:
-        print(f"  karngar serve used {served_cpu / len(latencies['(b)']) * 1000:.1f} ms of CPU per GraphQL search")
+        per_search = 1000 / len(latencies["(b)"])
+        print(
+            f"  CPU per GraphQL search: karngar serve {served_cpu * per_search:.1f} ms"
+            + (f", PostgreSQL {database_cpu * per_search:.1f} ms" if database_cpu else "")
+        )
     print(f"GraphQL throughput / SQL throughput: {gql_rps / sql_rps:.2f}x (a), {gql_rps / bare_rps:.2f}x (a')")
 
 
@@ -346,5 +357,5 @@ if __name__ == "__main__":
     parser.add_argument("--explain-runs", type=int, default=3, help="EXPLAIN ANALYZE each statement this many times")
     arguments = parser.parse_args()
     arguments.directory = Path(os.environ.get("KARNGAR_BENCH_DIR", ".karngar-bench")).resolve()
-    with bench_database(arguments.directory, "karngar_bench") as (bench_url, _):
-        asyncio.run(main(arguments, bench_url))
+    with bench_database(arguments.directory, "karngar_bench") as (bench_url, embedded_server):
+        asyncio.run(main(arguments, bench_url, embedded_server))
