@@ -188,6 +188,35 @@ Index(
     ],
 )
 
+# The every-profile postings (skill bit -1) by skill mask, in search order: the profiles holding every skill a
+# search asks for, read mask by mask (migration 0011).
+Index(
+    "ix_profile_postings_mask",
+    profile_postings.c.skill_mask,
+    profile_postings.c.available_from.desc(),
+    profile_postings.c.profile_id.desc(),
+    postgresql_where=profile_postings.c.skill_bit == -1,
+    postgresql_include=[
+        "is_available",
+        "province",
+        "preferred_mask",
+        "age_band",
+        "sex",
+        "return_month",
+        "education_level",
+        "sector_mask",
+    ],
+)
+
+# For each skill, the skill masks of the every-profile postings that hold it, kept by a trigger on the postings and
+# never deleted (migration 0011).
+skill_masks = Table(
+    "skill_masks",
+    Base.metadata,
+    Column("skill_bit", SmallInteger, primary_key=True),
+    Column("mask", BigInteger, primary_key=True),
+)
+
 
 # For each searchable thing (a skill, a province, a disclosed age band, a day of availability, …) and each
 # 32,768 search ordinals, the bitmap of the consenting profiles that have it; kept by triggers on the profiles

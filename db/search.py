@@ -18,14 +18,17 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    SmallInteger,
     bindparam,
     cast,
     false,
     func,
     literal,
+    literal_column,
     or_,
     select,
     text,
+    true,
     tuple_,
     union_all,
 )
@@ -46,7 +49,7 @@ from db.anonymity import (
 from db.catalog import skill_taxonomy
 from db.enums import AgeBand, EducationLevel, Province, Sector, Sex
 from db.pagination import InvalidCursor
-from db.returnees import ProfileGroupCount, ReturneeProfile, profile_postings
+from db.returnees import ProfileGroupCount, ReturneeProfile, profile_postings, skill_masks
 
 EDUCATION_ORDER = list(EducationLevel)
 POSTING = profile_postings.c
@@ -448,8 +451,9 @@ def _unscored_posting_statements(search: ProfileSearch, *, first: int, after: st
 def _posting_statements(search: ProfileSearch, wanted: list[int], *, first: int, after: str | None) -> PageStatements:
     """Candidates from the postings of each skill asked for, each profile once: under the first skill of
     `wanted` it holds (the postings of later skills skip profiles holding an earlier one; the rarest skill
-    comes first, as the profiles holding every skill asked for are read from its postings). The score is how many
-    requested skills the profile's mask holds; with all_skills, one skill's postings filtered by the mask."""
+    comes first). The score is how many requested skills the profile's mask holds; with all_skills, only the
+    profiles holding every skill. Those, the first level, are read by mask when few masks hold every skill asked for
+    (_by_mask), else from the rarest skill's postings filtered by the mask."""
     where = posting_conditions(search)
     source = _posted(where)
     score = sum(
@@ -481,6 +485,12 @@ def _posting_statements(search: ProfileSearch, wanted: list[int], *, first: int,
                 .select_from(source)
                 .where(*branch)
             )
+            if level == len(wanted) > 1 and n == 0:
+                # Every skill: by mask when few masks hold them all, else this skill's postings (see _by_mask).
+                after_here = position if position is not None and level == position[0] else None
+                by_mask, few = _by_mask(wanted, where, source, after_here, first=first)
+                parts.append(by_mask.where(few).limit(first + 1))
+                part = part.where(~few)
             if level == len(wanted) and not search.all_skills:
                 # Every skill: one mask test per posting read, cheaper than summing a bit per skill.
                 part = part.where(POSTING.skill_mask.op("&")(every) == every)
@@ -503,6 +513,48 @@ def _posting_statements(search: ProfileSearch, wanted: list[int], *, first: int,
         .subquery("chosen")
     )
     return _page_of(chosen_page, ("skills",), first=first)
+
+
+# A search's all-skills level is read mask by mask when at most this many masks hold every skill asked for: each
+# mask costs an index descent and up to a page of rows, so a common pair of skills (~900 masks) reads its skill's
+# postings in order instead, which soon finds a page.
+MASKS_READ_AT_MOST = 300
+
+
+def _by_mask(
+    wanted: list[int], where: list[ColumnElement[bool]], source: Any, position: list[Any] | None, *, first: int
+) -> tuple[Select[Any], ColumnElement[bool]]:
+    """The profiles holding every skill of `wanted` (and meeting `where`), in search order, read from the
+    every-profile postings of each mask that holds them all (migration 0011); and whether few enough masks do."""
+    every = literal(sum(1 << bit for bit in wanted), BigInteger)
+    holding_all = (
+        select(skill_masks.c.mask)
+        .where(skill_masks.c.skill_bit == wanted[0], skill_masks.c.mask.op("&")(every) == every)
+        .cte("holding_all")
+    )
+    masks = select(holding_all.c.mask).subquery("masks")
+    of_mask = select(POSTING.profile_id, POSTING.available_from).select_from(source)
+    # -1 written into the statement, not bound: a generic plan of a prepared statement (PostgreSQL's after five
+    # runs) can use the partial index only if its predicate is there to match.
+    every_profile = POSTING.skill_bit == literal_column(str(EVERY_PROFILE), SmallInteger)
+    of_mask = of_mask.where(every_profile, POSTING.skill_mask == masks.c.mask, *where)
+    if position is not None:
+        of_mask = of_mask.where(tuple_(POSTING.available_from, POSTING.profile_id) < tuple_(*position[1:]))
+    order = (POSTING.available_from.desc(), POSTING.profile_id.desc())
+    per_mask = of_mask.order_by(*order).limit(first + 1).lateral("per_mask")
+    few = (
+        select(func.count())
+        .select_from(select(holding_all.c.mask).limit(MASKS_READ_AT_MOST + 1).subquery())
+        .scalar_subquery()
+        <= MASKS_READ_AT_MOST
+    )
+    score = literal(len(wanted), Integer).label("score")
+    rows = (
+        select(per_mask.c.profile_id.label("id"), per_mask.c.available_from, score)
+        .select_from(masks.join(per_mask, true()))
+        .order_by(per_mask.c.available_from.desc(), per_mask.c.profile_id.desc())
+    )
+    return rows, few
 
 
 def search_parts(search: ProfileSearch) -> dict[str, ColumnElement[int]]:

@@ -312,6 +312,7 @@ BULK_LOADED = (
     "profile_group_counts",
     "profile_postings",
     "profile_bitmaps",
+    "skill_masks",
 )
 
 

@@ -4,14 +4,18 @@ kept in step by triggers."""
 from __future__ import annotations
 
 import random
+from collections import OrderedDict
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import text, update
 
+from db import search as search_module
 from db.engine import Database
 from db.enums import AgeBand, EducationLevel, Province, Sector, Sex
+from db.migrate import downgrade_on, upgrade_on
 from db.returnees import ReturneeProfile
 from db.search import (
     PageStatements,
@@ -89,9 +93,16 @@ def _random_search(rng: random.Random) -> ProfileSearch:
     )
 
 
-async def test_skill_searches_from_the_postings_match_the_profiles_page_for_page(make: Factory, db: Database) -> None:
+@pytest.mark.parametrize("masks_read_at_most", [search_module.MASKS_READ_AT_MOST, 0], ids=["by-mask", "by-skill"])
+async def test_skill_searches_from_the_postings_match_the_profiles_page_for_page(
+    make: Factory, db: Database, monkeypatch: pytest.MonkeyPatch, masks_read_at_most: int
+) -> None:
     """The postings path and the profiles path (the reference) give the same rows, order, scores and totals,
-    with k-anonymity coarsening in play (a registry this small has groups of every size)."""
+    with k-anonymity coarsening in play (a registry this small has groups of every size). The all-skills level is
+    read mask by mask (few masks hold every skill asked for, as here) or, past MASKS_READ_AT_MOST, from the rarest
+    skill's postings: both are compared."""
+    monkeypatch.setattr(search_module, "MASKS_READ_AT_MOST", masks_read_at_most)
+    monkeypatch.setattr(search_module, "_built", OrderedDict())  # statements built with the other threshold
     rng = random.Random(20261127)
     await _random_registry(make, rng, 90)
     async with db.read() as session:
@@ -121,10 +132,53 @@ async def test_skill_searches_from_the_postings_match_the_profiles_page_for_page
         unknown = "textile.no-such-skill" in search.skills
         reads_profiles = unknown and (search.all_skills or search.skills == ["textile.no-such-skill"])
         assert ("profile_postings" in str(posted(None).page)) != reads_profiles, search
+        known = {code for code in search.skills if code in bits}
+        by_mask = not reads_profiles and len(known) > 1 and not (search.all_skills and unknown)
+        assert ("skill_masks" in str(posted(None).page)) == by_mask, search
         expected = await _pages(db, reference, search, first=first)
         assert await _pages(db, posted, search, first=first) == expected, search
         compared += bool(expected[0])
     assert compared > 20  # most searches found someone, so the comparison means something
+
+
+@pytest.mark.parametrize("masks_read_at_most", [search_module.MASKS_READ_AT_MOST, 0], ids=["by-mask", "by-skill"])
+@pytest.mark.parametrize("all_skills", [False, True], ids=["any", "all"])
+async def test_profiles_holding_every_skill_asked_come_first_whichever_way_they_are_read(
+    make: Factory, db: Database, monkeypatch: pytest.MonkeyPatch, masks_read_at_most: int, all_skills: bool
+) -> None:
+    """Holders of all three skills, under masks of their own (other skills beside), page by page in search order;
+    the same whether the masks or the rarest skill's postings are read, and as the profiles say."""
+    monkeypatch.setattr(search_module, "MASKS_READ_AT_MOST", masks_read_at_most)
+    monkeypatch.setattr(search_module, "_built", OrderedDict())
+    asked = ["textile.overlock", "textile.pattern-cutting", "textile.single-needle-sewing"]
+    extras = [[], ["construction.welding"], ["agriculture.irrigation"], ["general.forklift-operation"]]
+    rng = random.Random(7)
+    for n in range(24):
+        held = asked if n % 2 == 0 else rng.sample(asked, 2)
+        await make.profile(
+            skills=held + extras[n % 4],
+            province=PROVINCES[n % 3],
+            available_from=date(2026, 11, 1) + timedelta(days=n % 5),
+        )
+    async with db.read() as session:
+        bits = await skill_bits(session)
+    for provinces in ([], [Province.BATTAMBANG]):
+        search = ProfileSearch(
+            skills=asked, all_skills=all_skills, provinces=provinces, include_willing_to_relocate=False
+        )
+
+        def posted(after: str | None, search: ProfileSearch = search) -> PageStatements:
+            return search_statements(search, bits, first=5, after=after)
+
+        def reference(after: str | None, search: ProfileSearch = search) -> PageStatements:
+            page = page_statements(conditions(search), search_parts(search), first=5, after=after)
+            return replace(page, total=counted_total(conditions(search)))
+
+        expected = await _pages(db, reference, search, first=5)
+        assert await _pages(db, posted, search, first=5) == expected
+        holders = [row for row in expected[0] if row[1] == 3]
+        assert len(holders) == (12 if not provinces else 4)  # every holder of all three, over several pages
+        assert len(expected[0]) == (12 if all_skills else 24) // (1 if not provinces else 3)
 
 
 async def test_the_postings_follow_consent_availability_and_skills(make: Factory, db: Database) -> None:
@@ -149,6 +203,72 @@ async def test_the_postings_follow_consent_availability_and_skills(make: Factory
         async with db.write() as session:
             await session.execute(update(ReturneeProfile).where(ReturneeProfile.id == profile).values(**change))
         assert await found() == ([(profile, 1)] if visible else []), change
+
+
+async def test_the_every_skill_level_reads_the_mask_index_in_a_generic_plan(make: Factory, db: Database) -> None:
+    """A prepared statement runs a generic plan after five executions (asyncpg and SQLAlchemy prepare every
+    statement): the partial index on the every-profile postings must still be usable there, or each mask scans
+    the whole posting index (25 s a page at 750,000 profiles, seen in bench/search.py before this test)."""
+    await make.profile(skills=["textile.overlock", "textile.ironing"])
+    search = ProfileSearch(skills=["textile.overlock", "textile.ironing"], provinces=[Province.BATTAMBANG])
+    async with db.read() as session:
+        bits = await skill_bits(session)
+    async with db.engine.connect() as connection:
+        sql = search_statements(search, bits, first=5, after=None).page.compile(
+            dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+        )
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        await raw.execute("SET plan_cache_mode = force_generic_plan")
+        await raw.execute(f"PREPARE generic_search AS {sql}")
+        try:
+            # The generic plan does not depend on the values: nulls will do.
+            nulls = ", ".join(["NULL"] * len(sql.positiontup or ()))
+            rows = await raw.fetch(f"EXPLAIN EXECUTE generic_search({nulls})")
+        finally:
+            await raw.execute("DEALLOCATE generic_search")
+            await raw.execute("RESET plan_cache_mode")
+    plan = "\n".join(row[0] for row in rows)
+    assert "$1" in plan and "ix_profile_postings_mask" in plan, plan
+
+
+# (skill, mask) pairs the every-profile postings hold, and how many of them skill_masks lacks.
+HELD_MASKS = (
+    "SELECT DISTINCT s.bit, p.skill_mask FROM profile_postings p"
+    " JOIN skills s ON p.skill_mask & (1::bigint << s.bit) <> 0 WHERE p.skill_bit = -1"
+)
+MASKS = (
+    f"SELECT (SELECT count(*) FROM ({HELD_MASKS}) h),"
+    f" (SELECT count(*) FROM ({HELD_MASKS} EXCEPT SELECT skill_bit, mask FROM skill_masks) u)"
+)
+
+
+async def _held_and_unlisted_masks(db: Database) -> tuple[int, int]:
+    async with db.read() as session:
+        held, unlisted = (await session.execute(text(MASKS))).one()
+    return held, unlisted
+
+
+async def test_every_skill_mask_held_is_listed_by_the_trigger_and_by_the_migration(make: Factory, db: Database) -> None:
+    rng = random.Random(11)
+    await _random_registry(make, rng, 40)
+    async with db.read() as session:
+        ids = list(await session.scalars(text("SELECT id FROM returnee_profiles")))
+    for profile in rng.sample(ids, 10):  # new skill sets, some never seen before
+        async with db.write() as session:
+            skills = rng.sample([*SKILLS, "construction.tiling", "agriculture.aquaculture"], rng.randint(1, 4))
+            changed = update(ReturneeProfile).where(ReturneeProfile.id == profile).values(skill_codes=skills)
+            await session.execute(changed)
+    held, unlisted = await _held_and_unlisted_masks(db)
+    assert held > 20 and unlisted == 0
+    async with db.engine.connect() as connection:
+        await downgrade_on(connection, "0010")
+        await connection.commit()
+        await upgrade_on(connection)  # migration 0011 lists the masks of the profiles already registered
+        await connection.commit()
+    async with db.read() as session:
+        listed = await session.scalar(text("SELECT count(*) FROM skill_masks"))
+    assert await _held_and_unlisted_masks(db) == (held, 0) and listed == held
 
 
 async def test_the_bit_masks_follow_the_database_enums(db: Database) -> None:
