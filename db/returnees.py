@@ -208,12 +208,13 @@ Index(
     ],
 )
 
-# For each skill, the skill masks of the every-profile postings that hold it, kept by a trigger on the postings and
-# never deleted (migration 0011).
+# For each pair of skills (first_bit < second_bit), the skill masks of the profiles holding both, kept by a trigger
+# on the postings and never deleted (migration 0011).
 skill_masks = Table(
     "skill_masks",
     Base.metadata,
-    Column("skill_bit", SmallInteger, primary_key=True),
+    Column("first_bit", SmallInteger, primary_key=True),
+    Column("second_bit", SmallInteger, primary_key=True),
     Column("mask", BigInteger, primary_key=True),
 )
 

@@ -527,9 +527,14 @@ def _by_mask(
     """The profiles holding every skill of `wanted` (and meeting `where`), in search order, read from the
     every-profile postings of each mask that holds them all (migration 0011); and whether few enough masks do."""
     every = literal(sum(1 << bit for bit in wanted), BigInteger)
+    low, high = sorted(wanted[:2])  # the two rarest skills: the pair with the fewest masks, as a rule
     holding_all = (
         select(skill_masks.c.mask)
-        .where(skill_masks.c.skill_bit == wanted[0], skill_masks.c.mask.op("&")(every) == every)
+        .where(
+            skill_masks.c.first_bit == low,
+            skill_masks.c.second_bit == high,
+            skill_masks.c.mask.op("&")(every) == every,
+        )
         .cte("holding_all")
     )
     masks = select(holding_all.c.mask).subquery("masks")

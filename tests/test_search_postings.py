@@ -232,14 +232,15 @@ async def test_the_every_skill_level_reads_the_mask_index_in_a_generic_plan(make
     assert "$1" in plan and "ix_profile_postings_mask" in plan, plan
 
 
-# (skill, mask) pairs the every-profile postings hold, and how many of them skill_masks lacks.
+# (pair of skills, mask) the every-profile postings hold, and how many of them skill_masks lacks.
 HELD_MASKS = (
-    "SELECT DISTINCT s.bit, p.skill_mask FROM profile_postings p"
-    " JOIN skills s ON p.skill_mask & (1::bigint << s.bit) <> 0 WHERE p.skill_bit = -1"
+    "SELECT DISTINCT a.bit, b.bit, p.skill_mask FROM profile_postings p"
+    " JOIN skills a ON p.skill_mask & (1::bigint << a.bit) <> 0"
+    " JOIN skills b ON p.skill_mask & (1::bigint << b.bit) <> 0 AND b.bit > a.bit WHERE p.skill_bit = -1"
 )
 MASKS = (
     f"SELECT (SELECT count(*) FROM ({HELD_MASKS}) h),"
-    f" (SELECT count(*) FROM ({HELD_MASKS} EXCEPT SELECT skill_bit, mask FROM skill_masks) u)"
+    f" (SELECT count(*) FROM ({HELD_MASKS} EXCEPT SELECT first_bit, second_bit, mask FROM skill_masks) u)"
 )
 
 
