@@ -152,7 +152,7 @@ def generate_profiles_command(
         )
         typer.echo("VACUUM ANALYZE of the tables written, so that searches are fast at once ...")
         started = time.perf_counter()
-        asyncio.run(_settle(url))
+        asyncio.run(settle_after_bulk_load(url))
         typer.echo(f"Done in {time.perf_counter() - started:.1f} s.")
 
 
@@ -167,13 +167,5 @@ async def _generate(url: str, count: int, seed: int, update: Update) -> None:
 
     try:
         await generate_returnees(Database(engine), count, seed, today_in_cambodia(), on_chunk)
-    finally:
-        await engine.dispose()
-
-
-async def _settle(url: str) -> None:
-    engine = create_engine(url, pool_size=1)
-    try:
-        await settle_after_bulk_load(engine)
     finally:
         await engine.dispose()

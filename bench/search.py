@@ -215,11 +215,9 @@ async def ensure_profiles(url: str, wanted: int) -> None:
             env=env,
             check=True,
         )
-    engine = create_engine(url, pool_size=1)
     # As autovacuum would in time (generate-profiles does it too): statistics, the group counts' dead versions,
     # and the visibility map that index-only scans of the postings need after a load or a migration rewrote them.
-    await settle_after_bulk_load(engine)
-    await engine.dispose()
+    await settle_after_bulk_load(url)
 
 
 async def main(args: argparse.Namespace, url: str, embedded: EmbeddedPostgres | None) -> None:
@@ -308,12 +306,12 @@ async def main(args: argparse.Namespace, url: str, embedded: EmbeddedPostgres | 
             # Seconds of CPU `karngar serve` and (when it is the embedded one, whose processes are known) PostgreSQL
             # used during (b).
             postmaster = embedded.pgdata / "postmaster.pid" if embedded is not None else None
-            database_server = [int(postmaster.read_text().split()[0])] if postmaster else []
+            postgres_pid = int(postmaster.read_text().split()[0]) if postmaster else None
             served_cpu = database_cpu = 0.0
             for round_ in range(1, args.rounds + 1):
                 rps = {}
                 for name, run_one in phases.items():
-                    backends = process_tree(database_server[0]) if database_server else []
+                    backends = process_tree(postgres_pid) if postgres_pid else []
                     before, database_before = cpu_seconds(server), cpu_seconds(backends)
                     measured, cpu = await load(run_one, cases, each, args.concurrency)
                     if name == "(b)":

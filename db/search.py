@@ -256,6 +256,15 @@ async def ranked_page(session: AsyncSession, statements: PageStatements, *, afte
 # without skills, the posting every consenting profile has under EVERY_PROFILE. Languages and occupations are
 # not posted, so a search asking for them reads the profiles.
 EVERY_PROFILE = -1
+# -1 written into the statements, not bound: the generic plan of a prepared statement (PostgreSQL's after five
+# runs) can use the partial index on these postings (migration 0011) only if its predicate is there to match.
+EVERY_PROFILE_POSTING = POSTING.skill_bit == literal_column(str(EVERY_PROFILE), SmallInteger)
+# Postings in search order: most recently available first, then by id; a cursor's position is a place in it.
+POSTING_ORDER = (POSTING.available_from.desc(), POSTING.profile_id.desc())
+
+
+def _posted_after(available_from_and_id: list[Any]) -> ColumnElement[bool]:
+    return tuple_(POSTING.available_from, POSTING.profile_id) < tuple_(*available_from_and_id)
 
 
 async def skill_bits(session: AsyncSession) -> dict[str, int]:
@@ -432,19 +441,15 @@ def _posted(where: list[ColumnElement[bool]]) -> Any:
 
 def _unscored_posting_statements(search: ProfileSearch, *, first: int, after: str | None) -> PageStatements:
     """A search without skills: every profile's own posting (EVERY_PROFILE), most recently available first."""
-    where = [POSTING.skill_bit == EVERY_PROFILE, *posting_conditions(search)]
+    where = [EVERY_PROFILE_POSTING, *posting_conditions(search)]
     chosen = (
         select(POSTING.profile_id.label("chosen_id"), literal(0, Integer).label("score"))
         .select_from(_posted(where))
         .where(*where)
     )
     if after is not None:
-        chosen = chosen.where(
-            tuple_(POSTING.available_from, POSTING.profile_id) < tuple_(*_position(after, scored=False))
-        )
-    chosen_page = (
-        chosen.order_by(POSTING.available_from.desc(), POSTING.profile_id.desc()).limit(first + 1).subquery("chosen")
-    )
+        chosen = chosen.where(_posted_after(_position(after, scored=False)))
+    chosen_page = chosen.order_by(*POSTING_ORDER).limit(first + 1).subquery("chosen")
     return _page_of(chosen_page, (), first=first)
 
 
@@ -488,8 +493,8 @@ def _posting_statements(search: ProfileSearch, wanted: list[int], *, first: int,
             if level == len(wanted) > 1 and n == 0:
                 # Every skill: by mask when few masks hold them all, else this skill's postings (see _by_mask).
                 after_here = position if position is not None and level == position[0] else None
-                by_mask, few = _by_mask(wanted, where, source, after_here, first=first)
-                parts.append(by_mask.where(few).limit(first + 1))
+                by_mask, few = _by_mask(wanted, every, where, source, after_here, first=first)
+                parts.append(by_mask.where(few))
                 part = part.where(~few)
             if level == len(wanted) and not search.all_skills:
                 # Every skill: one mask test per posting read, cheaper than summing a bit per skill.
@@ -497,9 +502,8 @@ def _posting_statements(search: ProfileSearch, wanted: list[int], *, first: int,
             elif not search.all_skills:
                 part = part.where(score == level)
             if position is not None and level == position[0]:
-                part = part.where(tuple_(POSTING.available_from, POSTING.profile_id) < tuple_(*position[1:]))
-            order = (POSTING.available_from.desc(), POSTING.profile_id.desc())
-            parts.append(part.order_by(*order).limit(first + 1))
+                part = part.where(_posted_after(position[1:]))
+            parts.append(part.order_by(*POSTING_ORDER).limit(first + 1))
     if not parts:  # a cursor below the lowest level: nothing follows it
         parts.append(
             select(POSTING.profile_id.label("id"), POSTING.available_from, literal(0).label("score")).where(false())
@@ -522,11 +526,17 @@ MASKS_READ_AT_MOST = 300
 
 
 def _by_mask(
-    wanted: list[int], where: list[ColumnElement[bool]], source: Any, position: list[Any] | None, *, first: int
+    wanted: list[int],
+    every: ColumnElement[int],
+    where: list[ColumnElement[bool]],
+    source: Any,
+    position: list[Any] | None,
+    *,
+    first: int,
 ) -> tuple[Select[Any], ColumnElement[bool]]:
-    """The profiles holding every skill of `wanted` (and meeting `where`), in search order, read from the
-    every-profile postings of each mask that holds them all (migration 0011); and whether few enough masks do."""
-    every = literal(sum(1 << bit for bit in wanted), BigInteger)
+    """A page of the profiles holding every skill of `wanted` (`every`, their mask) and meeting `where`, in search
+    order, read from the every-profile postings of each mask that holds them all (migration 0011); and whether few
+    enough masks do."""
     low, high = sorted(wanted[:2])  # the two rarest skills: the pair with the fewest masks, as a rule
     holding_all = (
         select(skill_masks.c.mask)
@@ -539,14 +549,10 @@ def _by_mask(
     )
     masks = select(holding_all.c.mask).subquery("masks")
     of_mask = select(POSTING.profile_id, POSTING.available_from).select_from(source)
-    # -1 written into the statement, not bound: a generic plan of a prepared statement (PostgreSQL's after five
-    # runs) can use the partial index only if its predicate is there to match.
-    every_profile = POSTING.skill_bit == literal_column(str(EVERY_PROFILE), SmallInteger)
-    of_mask = of_mask.where(every_profile, POSTING.skill_mask == masks.c.mask, *where)
+    of_mask = of_mask.where(EVERY_PROFILE_POSTING, POSTING.skill_mask == masks.c.mask, *where)
     if position is not None:
-        of_mask = of_mask.where(tuple_(POSTING.available_from, POSTING.profile_id) < tuple_(*position[1:]))
-    order = (POSTING.available_from.desc(), POSTING.profile_id.desc())
-    per_mask = of_mask.order_by(*order).limit(first + 1).lateral("per_mask")
+        of_mask = of_mask.where(_posted_after(position[1:]))
+    per_mask = of_mask.order_by(*POSTING_ORDER).limit(first + 1).lateral("per_mask")
     few = (
         select(func.count())
         .select_from(select(holding_all.c.mask).limit(MASKS_READ_AT_MOST + 1).subquery())
@@ -558,6 +564,7 @@ def _by_mask(
         select(per_mask.c.profile_id.label("id"), per_mask.c.available_from, score)
         .select_from(masks.join(per_mask, true()))
         .order_by(per_mask.c.available_from.desc(), per_mask.c.profile_id.desc())
+        .limit(first + 1)
     )
     return rows, few
 

@@ -12,10 +12,10 @@ from datetime import date, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.audit import Actor, append_audit_event
-from db.engine import Database
+from db.engine import Database, create_engine
 from db.enums import AgeBand, Province, Sex
 from db.returnees import ReturneeIdentity
 from db.taxonomy import AGRICULTURE, CONSTRUCTION, OCCUPATIONS, SKILLS, TEXTILE
@@ -316,12 +316,17 @@ BULK_LOADED = (
 )
 
 
-async def settle_after_bulk_load(engine: AsyncEngine) -> None:
-    """VACUUM ANALYZE what a generation wrote, at once rather than whenever autovacuum comes by."""
-    async with engine.connect() as connection:
-        await connection.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM runs outside a transaction
-        await connection.execute(text("SET statement_timeout = 0"))
-        await connection.execute(text(f"VACUUM (ANALYZE) {', '.join(BULK_LOADED)}"))
+async def settle_after_bulk_load(database_url: str) -> None:
+    """VACUUM ANALYZE what a generation wrote, at once rather than whenever autovacuum comes by (on a connection
+    of its own: the statement timeout it lifts goes with it)."""
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM runs outside a transaction
+            await connection.execute(text("SET statement_timeout = 0"))
+            await connection.execute(text(f"VACUUM (ANALYZE) {', '.join(BULK_LOADED)}"))
+    finally:
+        await engine.dispose()
 
 
 def _chunk_sizes(count: int) -> Iterator[int]:
