@@ -614,6 +614,14 @@ def matching_statements(needs: VacancyNeeds, *, first: int, after: str | None, w
     return replace(statements, total=bitmap_total([["available"], relevant]) if with_total else None)
 
 
+async def matching_page(
+    session: AsyncSession, needs: VacancyNeeds, *, first: int, after: str | None, with_total: bool
+) -> RankedPage:
+    """A page of a vacancy's candidates, best fit first."""
+    statements = matching_statements(needs, first=first, after=after, with_total=with_total)
+    return await ranked_page(session, statements, after=after)
+
+
 def matching_parts(needs: VacancyNeeds) -> dict[str, ColumnElement[int]]:
     def points(condition: ColumnElement[bool], weight: int) -> ColumnElement[int]:
         return cast(condition, Integer) * weight

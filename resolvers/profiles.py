@@ -13,7 +13,7 @@ from db.search import (
     ProfileSearch,
     RankedPage,
     VacancyNeeds,
-    matching_statements,
+    matching_page,
     ranked_page,
     search_statements,
     skill_bits,
@@ -64,9 +64,8 @@ async def matching_profiles(
         needed_by=max(vacancy.start_date or today_in_cambodia(), today_in_cambodia()),
     )
     # The vacancy is read on the primary (it may have been created a moment ago); its candidates on the replica.
-    statements = matching_statements(needs, first=first, after=after, with_total=with_total)
     async with db.search() as session:
-        return await ranked_page(session, statements, after=after)
+        return await matching_page(session, needs, first=first, after=after, with_total=with_total)
 
 
 async def get_profile(db: Database, principal: Principal, profile_id: uuid.UUID) -> AnonymisedProfile | None:
