@@ -33,12 +33,15 @@ class Occupation(Base):
     __table_args__ = (
         CheckConstraint("code ~ '^[0-9]{4}$'", name="code_is_an_isco_unit_group"),
         CheckConstraint("sectors <@ ARRAY['TEXTILE', 'CONSTRUCTION', 'AGRICULTURE']::text[]", name="sectors_are_known"),
+        CheckConstraint("bit BETWEEN 0 AND 62", name="bit_fits_a_bigint"),
     )
 
     code: Mapped[str] = mapped_column(Text, primary_key=True)
     name: Mapped[str] = mapped_column(Text)
     name_km: Mapped[str] = mapped_column(Text)
     sectors: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    bit: Mapped[int] = mapped_column(SmallInteger, unique=True)
+    """The occupation's bit in a profile's occupation mask (search postings, migration 0012), as Skill.bit."""
 
 
 async def list_skills(session: AsyncSession, sector: Sector | None) -> list[Skill]:

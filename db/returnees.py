@@ -160,6 +160,7 @@ profile_postings = Table(
     Column("available_from", Date, nullable=False),
     Column("profile_id", UUID, ForeignKey("returnee_profiles.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("skill_mask", BigInteger, nullable=False),
+    Column("occupation_mask", BigInteger, nullable=False),  # by occupations.bit (migration 0012)
     Column("is_available", Boolean, nullable=False),
     Column("province", PROVINCE_ENUM, nullable=False),
     Column("age_band", AGE_BAND_ENUM, nullable=False),
@@ -186,7 +187,18 @@ Index(
     profile_postings.c.available_from.desc(),
     profile_postings.c.profile_id.desc(),
     unique=True,
-    postgresql_include=["skill_mask", *POSTING_FILTERS],
+    postgresql_include=["skill_mask", "occupation_mask", *POSTING_FILTERS],
+)
+
+# The every-profile postings by province, in search order: a vacancy's candidates living in its province
+# (migration 0012), with what a match score reads.
+Index(
+    "ix_profile_postings_province",
+    profile_postings.c.province,
+    profile_postings.c.available_from.desc(),
+    profile_postings.c.profile_id.desc(),
+    postgresql_where=profile_postings.c.skill_bit == -1,
+    postgresql_include=["skill_mask", "occupation_mask", "is_available", "preferred_mask", "sector_mask"],
 )
 
 # The every-profile postings (skill bit -1) by skill mask, in search order: the profiles holding every skill a

@@ -97,8 +97,9 @@ def upgrade() -> None:
         )
 
 
-def posting_function(postings: str) -> None:
-    """The trigger function that rewrites the postings of the profiles a statement changed."""
+def posting_function(postings: str, postings_of: str = POSTINGS_OF, columns: str = COLUMNS) -> None:
+    """The trigger function that rewrites the postings of the profiles a statement changed (migration 0012 gives
+    the postings one more column)."""
     op.execute(
         f"""
         CREATE OR REPLACE FUNCTION post_profile_skills() RETURNS trigger LANGUAGE plpgsql
@@ -108,7 +109,7 @@ def posting_function(postings: str) -> None:
                 DELETE FROM profile_postings WHERE profile_id IN (SELECT id FROM old_rows);
             END IF;
             IF TG_OP IN ('INSERT', 'UPDATE') THEN
-                INSERT INTO profile_postings ({COLUMNS}) {POSTINGS_OF.format(rows="new_rows", postings=postings)};
+                INSERT INTO profile_postings ({columns}) {postings_of.format(rows="new_rows", postings=postings)};
             END IF;
             RETURN NULL;
         END $$

@@ -1,0 +1,118 @@
+"""A vacancy's candidates read from the postings level by level of score: the same pages as ranking every candidate
+on the profiles (db.search.matching_statements, the ranking's definition)."""
+
+from __future__ import annotations
+
+import random
+from collections import OrderedDict
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text, update
+
+from db import search as search_module
+from db.engine import Database
+from db.enums import Province, Sector
+from db.migrate import downgrade_on, upgrade_on
+from db.returnees import ReturneeProfile
+from db.search import RankedPage, VacancyNeeds, matching_page, matching_statements, ranked_page
+from tests.factories import Factory
+from tests.test_search_postings import PROVINCES, SKILLS, _random_registry
+
+OCCUPATIONS = ["8153", "7112", "6111", "8344", "7212"]  # the first four are the registry's; nobody has worked 7212
+
+
+def _random_vacancy(rng: random.Random) -> VacancyNeeds:
+    return VacancyNeeds(
+        required_skills=rng.sample(SKILLS, rng.choice([0, 1, 1, 2, 2, 3, 3])),
+        occupation_code=rng.choice(OCCUPATIONS),
+        sector=rng.choice(list(Sector)),
+        province=rng.choice([*PROVINCES, Province.PHNOM_PENH]),  # where nobody lives, though some would go
+        needed_by=date(2026, 11, 1)
+        + timedelta(days=rng.randint(0, 7) * 10 - rng.choice([0, 5])),  # on a day some are free
+    )
+
+
+async def _walk(db: Database, read: Any, *, first: int) -> list[Any]:
+    """Every page, followed by cursor: each page's rows (id, score, parts, cursor), whether another follows, total."""
+    pages: list[Any] = []
+    after = None
+    while True:
+        async with db.search() as session:
+            page: RankedPage = await read(session, after)
+        pages.append(([(r.profile.id, r.score, r.parts, r.cursor) for r in page.rows], page.has_next, page.total))
+        if not page.has_next:
+            return pages
+        after = page.rows[-1].cursor
+
+
+@pytest.mark.parametrize("masks_read_at_most", [search_module.MASKS_READ_AT_MOST, 0], ids=["by-mask", "by-skill"])
+async def test_candidates_from_the_postings_match_the_ranking_on_the_profiles(
+    make: Factory, db: Database, monkeypatch: pytest.MonkeyPatch, masks_read_at_most: int
+) -> None:
+    """Same rows, scores, parts, cursors, order and totals, page for page, for random vacancies on a random registry
+    (some returnees not consenting, one hired, k-anonymity coarsening in play); the profiles holding every skill asked
+    for read by mask or, past MASKS_READ_AT_MOST, from the rarest skill's postings; rarity in any order."""
+    monkeypatch.setattr(search_module, "MASKS_READ_AT_MOST", masks_read_at_most)
+    monkeypatch.setattr(search_module, "_matches", OrderedDict())  # statements built with the other threshold
+    rng = random.Random(20261203)
+    await _random_registry(make, rng, 90)
+    async with db.write() as session:
+        hired = await session.scalar(text("SELECT id FROM returnee_profiles WHERE searchable LIMIT 1"))
+        await session.execute(update(ReturneeProfile).where(ReturneeProfile.id == hired).values(is_available=False))
+    holders: dict[int, int] = {}
+
+    async def skill_holders(session: Any) -> dict[int, int]:
+        return holders
+
+    monkeypatch.setattr(search_module, "skill_holders", skill_holders)
+    compared = 0
+    for _ in range(30):
+        needs = _random_vacancy(rng)
+        first = rng.choice([3, 7, 12])
+        holders = {bit: rng.randrange(1000) for bit in range(64)}  # which skill's postings are read first
+
+        async def posted(session: Any, after: str | None, needs: VacancyNeeds = needs, first: int = first) -> Any:
+            return await matching_page(session, needs, first=first, after=after, with_total=True)
+
+        async def reference(session: Any, after: str | None, needs: VacancyNeeds = needs, first: int = first) -> Any:
+            statements = matching_statements(needs, first=first, after=after, with_total=True)
+            return await ranked_page(session, statements, after=after)
+
+        expected = await _walk(db, reference, first=first)
+        assert await _walk(db, posted, first=first) == expected, needs
+        compared += len(expected) > 1
+    assert compared > 15  # most vacancies have several pages of candidates
+
+
+POSTINGS = text(
+    "SELECT p.profile_id, p.skill_bit, p.occupation_mask, r.occupation_codes FROM profile_postings p"
+    " JOIN returnee_profiles r ON r.id = p.profile_id ORDER BY 1, 2"
+)
+
+
+async def test_postings_carry_each_profiles_occupations_after_the_migration_and_the_trigger(
+    make: Factory, db: Database
+) -> None:
+    """Migration 0012 gives the postings of a registry the occupation masks of their profiles (each occupation's own
+    bit), and the trigger function writes them for profiles registered or changed afterwards."""
+    await _random_registry(make, random.Random(12), 30)
+    async with db.engine.connect() as connection:
+        await downgrade_on(connection, "0011")
+        await connection.commit()
+        await upgrade_on(connection)
+        await connection.commit()
+    profile = await make.profile(experience=[("7212", 2, True), ("6111", 1, True)])
+    async with db.write() as session:
+        bits = dict((await session.execute(text("SELECT code, bit FROM occupations"))).all())
+        assert len(set(bits.values())) == len(bits)  # one bit each
+        changed = await session.scalar(text("SELECT id FROM returnee_profiles WHERE searchable LIMIT 1 OFFSET 3"))
+        await session.execute(
+            update(ReturneeProfile).where(ReturneeProfile.id == changed).values(occupation_codes=["8153"])
+        )
+    async with db.read() as session:
+        postings = (await session.execute(POSTINGS)).all()
+    assert {row.profile_id for row in postings} >= {profile, changed}
+    for row in postings:
+        assert row.occupation_mask == sum(1 << bits[code] for code in set(row.occupation_codes)), row
