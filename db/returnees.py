@@ -190,15 +190,27 @@ Index(
     postgresql_include=["skill_mask", "occupation_mask", *POSTING_FILTERS],
 )
 
-# The every-profile postings by province, in search order: a vacancy's candidates living in its province
-# (migration 0012), with what a match score reads.
-Index(
-    "ix_profile_postings_province",
-    profile_postings.c.province,
-    profile_postings.c.available_from.desc(),
-    profile_postings.c.profile_id.desc(),
-    postgresql_where=profile_postings.c.skill_bit == -1,
-    postgresql_include=["skill_mask", "occupation_mask", "is_available", "preferred_mask", "sector_mask"],
+# The every-profile postings in search order by province, by occupation mask and by preferred-provinces mask, with
+# what a match score reads: a vacancy's candidates living in its province, with its occupation, willing to work
+# there (migration 0012).
+MATCH_COLUMNS = ["skill_mask", "occupation_mask", "is_available", "province", "preferred_mask", "sector_mask"]
+for _key in ("province", "occupation_mask", "preferred_mask"):
+    Index(
+        f"ix_profile_postings_{_key.removesuffix('_mask')}",
+        profile_postings.c[_key],
+        profile_postings.c.available_from.desc(),
+        profile_postings.c.profile_id.desc(),
+        postgresql_where=profile_postings.c.skill_bit == -1,
+        postgresql_include=[c for c in MATCH_COLUMNS if c != _key],
+    )
+
+# The occupation masks ("occupation") and preferred-provinces masks ("preferred") the every-profile postings hold,
+# kept by a trigger on the postings and never deleted (migration 0012).
+profile_masks = Table(
+    "profile_masks",
+    Base.metadata,
+    Column("kind", Text, primary_key=True),
+    Column("mask", BigInteger, primary_key=True),
 )
 
 # The every-profile postings (skill bit -1) by skill mask, in search order: the profiles holding every skill a

@@ -50,7 +50,7 @@ from db.anonymity import (
 from db.catalog import Occupation, skill_taxonomy
 from db.enums import AgeBand, EducationLevel, Province, Sector, Sex
 from db.pagination import InvalidCursor
-from db.returnees import ProfileGroupCount, ReturneeProfile, profile_postings, skill_masks
+from db.returnees import ProfileGroupCount, ReturneeProfile, profile_masks, profile_postings, skill_masks
 
 EDUCATION_ORDER = list(EducationLevel)
 POSTING = profile_postings.c
@@ -298,6 +298,24 @@ async def skill_holders(session: AsyncSession) -> dict[int, int]:
     return _skill_holders
 
 
+# Likewise how many consenting profiles live in each province ("province:…") and would work there ("willing:…"):
+# a vacancy's candidates holding its skills are read from whichever postings are fewer.
+PLACE_HOLDERS = (
+    "SELECT key, sum(bit_count(bits))::bigint FROM profile_bitmaps"
+    " WHERE key LIKE 'province:%' OR key LIKE 'willing:%' GROUP BY key"
+)
+_place_holders: dict[str, int] = {}
+_place_holders_read_at = -SKILL_HOLDERS_READ_EVERY
+
+
+async def place_holders(session: AsyncSession) -> dict[str, int]:
+    global _place_holders, _place_holders_read_at
+    if time.monotonic() - _place_holders_read_at >= SKILL_HOLDERS_READ_EVERY:
+        _place_holders = {key: holders for key, holders in await session.execute(text(PLACE_HOLDERS))}
+        _place_holders_read_at = time.monotonic()
+    return _place_holders
+
+
 # Building a search's statements costs more Python than anything else in a search request, and HR systems
 # send the same searches again and again: each process keeps the statements of the last searches it built
 # (immutable SQLAlchemy statements, whose cache keys SQLAlchemy then computes once).
@@ -464,7 +482,7 @@ def _posting_statements(search: ProfileSearch, wanted: list[int], *, first: int,
     `wanted` it holds (the postings of later skills skip profiles holding an earlier one; the rarest skill
     comes first). The score is how many requested skills the profile's mask holds; with all_skills, only the
     profiles holding every skill. Those, the first level, are read by mask when few masks hold every skill asked for
-    (_by_mask), else from the rarest skill's postings filtered by the mask."""
+    (_few_masks), else from the rarest skill's postings filtered by the mask."""
     where = posting_conditions(search)
     source = _posted(where)
     score = sum(
@@ -497,7 +515,7 @@ def _posting_statements(search: ProfileSearch, wanted: list[int], *, first: int,
                 .where(*branch)
             )
             if level == len(wanted) > 1 and n == 0:
-                # Every skill: by mask when few masks hold them all, else this skill's postings (see _by_mask).
+                # Every skill: by mask when few masks hold them all, else this skill's postings (see _few_masks).
                 of_mask = (
                     select(
                         POSTING.profile_id.label("id"), POSTING.available_from, literal(level, Integer).label("score")
@@ -507,8 +525,9 @@ def _posting_statements(search: ProfileSearch, wanted: list[int], *, first: int,
                 )
                 if position is not None and level == position[0]:
                     of_mask = of_mask.where(_posted_after(position[1:]))
-                by_mask, few = _by_mask(wanted, every, of_mask, limit=first + 1)
-                parts.append(by_mask.where(few))
+                few = _few_masks(wanted, every)
+                masks = _skill_masks_holding(wanted, every)
+                parts.append(_read_by_masks(masks, POSTING.skill_mask, of_mask, limit=first + 1).where(few))
                 part = part.where(~few)
             if level == len(wanted) and not search.all_skills:
                 # Every skill: one mask test per posting read, cheaper than summing a bit per skill.
@@ -539,38 +558,37 @@ def _posting_statements(search: ProfileSearch, wanted: list[int], *, first: int,
 MASKS_READ_AT_MOST = 300
 
 
-def _by_mask(
-    wanted: list[int], every: ColumnElement[int], of_mask: Select[Any], *, limit: Any
-) -> tuple[Select[Any], ColumnElement[bool]]:
-    """`of_mask` (a select on the postings, the profile's id labelled "id" first) of the profiles holding every skill of
-    `wanted` (`every`, their mask), in search order, read from the every-profile postings of each mask that holds them
-    all (migration 0011); and whether few enough masks do."""
-    low, high = sorted(wanted[:2])  # the two rarest skills: the pair with the fewest masks, as a rule
-    holding_all = (
-        select(skill_masks.c.mask)
-        .where(
-            skill_masks.c.first_bit == low,
-            skill_masks.c.second_bit == high,
-            skill_masks.c.mask.op("&")(every) == every,
-        )
-        .cte("holding_all")
+def _skill_masks_holding(wanted: list[int], every: ColumnElement[int]) -> Select[Any]:
+    """The skill masks profiles hold that have every skill of `wanted` (`every`, their mask), from the masks of its two
+    rarest skills (the pair with the fewest masks, as a rule; migration 0011)."""
+    low, high = sorted(wanted[:2])
+    return select(skill_masks.c.mask).where(
+        skill_masks.c.first_bit == low,
+        skill_masks.c.second_bit == high,
+        skill_masks.c.mask.op("&")(every) == every,
     )
-    masks = select(holding_all.c.mask).subquery("masks")
-    of_mask = of_mask.where(EVERY_PROFILE_POSTING, POSTING.skill_mask == masks.c.mask)
+
+
+def _few_masks(wanted: list[int], every: ColumnElement[int]) -> ColumnElement[bool]:
+    """Whether at most MASKS_READ_AT_MOST skill masks hold every skill of `wanted`: then reading them mask by mask
+    costs less than reading the rarest skill's postings in order."""
+    holding = _skill_masks_holding(wanted, every).limit(MASKS_READ_AT_MOST + 1).subquery()
+    return select(func.count()).select_from(holding).scalar_subquery() <= MASKS_READ_AT_MOST
+
+
+def _read_by_masks(masks: Select[Any], column: Any, of_mask: Select[Any], *, limit: Any) -> Select[Any]:
+    """`of_mask` (a select on the postings, the profile's id labelled "id") of the every-profile postings whose
+    `column` is one of `masks`, in search order: a page of each mask's postings through the partial index on `column`,
+    merged."""
+    listed = masks.subquery("masks")
+    of_mask = of_mask.where(EVERY_PROFILE_POSTING, column == listed.c.mask)
     per_mask = of_mask.order_by(*POSTING_ORDER).limit(limit).lateral("per_mask")
-    few = (
-        select(func.count())
-        .select_from(select(holding_all.c.mask).limit(MASKS_READ_AT_MOST + 1).subquery())
-        .scalar_subquery()
-        <= MASKS_READ_AT_MOST
-    )
-    rows = (
+    return (
         select(*per_mask.c)
-        .select_from(masks.join(per_mask, true()))
+        .select_from(listed.join(per_mask, true()))
         .order_by(per_mask.c.available_from.desc(), per_mask.c.id.desc())
         .limit(limit)
     )
-    return rows, few
 
 
 def search_parts(search: ProfileSearch) -> dict[str, ColumnElement[int]]:
@@ -682,11 +700,24 @@ class _Match:
     wanted: list[int]  # the bits of the vacancy's skills, rarest first
     parts: dict[str, ColumnElement[int]]
     relevant: ColumnElement[bool]
+    occupation: ColumnElement[bool]
+    willing: ColumnElement[bool]
+    masks_of: dict[str, int]  # the bit each kind of mask read must hold (profile_masks)
+    home_first: bool  # fewer live in the vacancy's province than hold its rarest skill
+    willing_first: bool  # fewer would work there than hold its rarest skill
     fits_by_score: dict[int, list[_Fit]]
     statements: dict[tuple[int, bool], Select[Any]] = field(default_factory=dict)  # built once each (level)
 
     @classmethod
-    def of(cls, needs: VacancyNeeds, wanted: list[int], occupation_bit: int | None) -> _Match:
+    def of(
+        cls,
+        needs: VacancyNeeds,
+        wanted: list[int],
+        occupation_bit: int | None,
+        *,
+        home_first: bool,
+        willing_first: bool,
+    ) -> _Match:
         asked = len(set(needs.required_skills))
         every = literal(sum(1 << bit for bit in wanted), BigInteger)
         occupation = (
@@ -729,17 +760,30 @@ class _Match:
                                 + is_available * MATCH_WEIGHTS["availability"]
                             )
                             fits_by_score.setdefault(score, []).append(fit)
-        return cls(needs, wanted, parts, relevant, dict(sorted(fits_by_score.items(), reverse=True)))
+        masks_of = {"preferred": 1 << list(Province).index(needs.province)}
+        if occupation_bit is not None:
+            masks_of["occupation"] = 1 << occupation_bit
+        fits = dict(sorted(fits_by_score.items(), reverse=True))
+        return cls(needs, wanted, parts, relevant, occupation, willing, masks_of, home_first, willing_first, fits)
+
+    def masks(self, kind: str) -> Select[Any]:
+        """The masks of `kind` the every-profile postings hold that have the vacancy's bit."""
+        bit = literal(self.masks_of[kind], BigInteger)
+        return select(profile_masks.c.mask).where(profile_masks.c.kind == kind, profile_masks.c.mask.op("&")(bit) != 0)
 
     def level(self, score: int, *, positioned: bool) -> Select[Any]:
         """Up to `:need` candidates scoring exactly `score`, in search order (after `:after_available`,
         `:after_id` when `positioned`), joined to what an employer may see of them. Each fit is read from the
         postings that hold it most densely:
         - holding every skill asked for: the skill's postings when one is asked for, else by skill mask (as a
-          search's first level, _by_mask) when few masks hold them all, else the rarest skill's postings;
-        - living in the vacancy's province: the every-profile postings by province;
+          search's first level) when few masks hold them all, else the rarest skill's postings, or the postings of
+          those living there or willing to go (as below) when fewer do than hold that skill;
+        - the others living in the vacancy's province: the every-profile postings by province;
+        - willing to work there: by preferred-provinces mask, each mask holding the province;
+        - with the vacancy's occupation: by occupation mask, each mask holding the occupation;
         - holding some of the skills: each skill's postings (each profile once: under the rarest it holds);
-        - holding none: the every-profile postings."""
+        - the rest (with experience in the sector): the every-profile postings.
+        Each class leaves out those of the classes above it."""
         if (statement := self.statements.get((score, positioned))) is not None:
             return statement
         fits = self.fits_by_score[score]
@@ -748,33 +792,51 @@ class _Match:
         holds_every = POSTING.skill_mask.op("&")(every) == every
         home = POSTING.province == self.needs.province
         scored = [POSTING.is_available, sum(self.parts.values(), literal(0, Integer)) == score]
+        need = bindparam("need")
         position = [
             bindparam("after_available", type_=POSTING.available_from.type),
             bindparam("after_id", type_=POSTING.profile_id.type),
         ]
-        sources: list[tuple[list[_Fit], list[ColumnElement[bool]]]] = []
+        # (the fits read, how: "in order" of an index the conditions choose, or mask by mask, and the conditions)
+        sources: list[tuple[list[_Fit], str, list[ColumnElement[bool]]]] = []
         all_held = [f for f in fits if asked and f.skills == asked]
-        if asked:  # with more than one skill, by mask or from the rarest skill's postings (below)
-            sources.append((all_held, [POSTING.skill_bit == self.wanted[0]] if asked == 1 else [holds_every]))
-        some = [~holds_every] if asked else []  # those holding every skill are read above
-        sources.append(
-            (
-                [f for f in fits if f.province == HOME and f not in all_held],
-                [EVERY_PROFILE_POSTING, home, self.relevant, *some],
-            )
+        few, unless_by_mask = _few_masks(self.wanted, every) if asked > 1 else true(), []
+        if asked > 1 and all_held:  # by skill mask when few masks hold every skill asked for
+            sources.append((all_held, "skill masks", [holds_every]))
+            unless_by_mask.append(~few)
+        # Else each from the rarest skill's postings, or from the postings of those living there or willing to go
+        # when fewer do than hold that skill.
+        held_home = [f for f in all_held if f.province == HOME and self.home_first]
+        held_willing = [f for f in all_held if f.province == WILLING and self.willing_first]
+        held_here = [f for f in all_held if f not in held_home and f not in held_willing]
+        first_skill = POSTING.skill_bit == self.wanted[0] if asked else false()
+        not_read_below = ([~home] if self.home_first else []) + (
+            [or_(home, ~self.willing)] if self.willing_first else []
         )
+        sources.append((held_here, "in order", [*unless_by_mask, first_skill, holds_every, *not_read_below]))
+        sources.append((held_home, "in order", [*unless_by_mask, EVERY_PROFILE_POSTING, home, holds_every]))
+        sources.append((held_willing, "preferred", [*unless_by_mask, ~home, self.willing, holds_every]))
+        some = [~holds_every] if asked else []  # those holding every skill are read above
+        rest = [f for f in fits if f not in all_held]
+        sources.append(
+            ([f for f in rest if f.province == HOME], "in order", [EVERY_PROFILE_POSTING, home, self.relevant, *some])
+        )
+        # Willing to work there, or with the vacancy's occupation: read mask by mask.
+        willing = [f for f in rest if f.province == WILLING]
+        sources.append((willing, "preferred", [~home, self.willing, self.relevant, *some]))
+        occupied = [f for f in rest if f.province == ELSEWHERE and f.occupation]
+        sources.append((occupied, "occupation", [~home, ~self.willing, self.occupation, *some]))
+        elsewhere = [~home, ~self.willing, ~self.occupation]
         for n, bit in enumerate(self.wanted):
             earlier = literal(sum(1 << b for b in self.wanted[:n]), BigInteger)
-            held_here = [f for f in fits if f.province != HOME and 0 < f.skills < asked and f.skills <= asked - n]
-            sources.append(
-                (held_here, [POSTING.skill_bit == bit, ~home, POSTING.skill_mask.op("&")(earlier) == 0, *some])
-            )
-        unskilled = [f for f in fits if f.province != HOME and not f.skills]
-        sources.append(
-            (unskilled, [EVERY_PROFILE_POSTING, ~home, POSTING.skill_mask.op("&")(every) == 0, self.relevant])
-        )
+            fits_here = [f for f in rest if f.province == ELSEWHERE and not f.occupation and 0 < f.skills <= asked - n]
+            where = [POSTING.skill_bit == bit, *elsewhere, POSTING.skill_mask.op("&")(earlier) == 0, *some]
+            sources.append((fits_here, "in order", where))
+        unskilled = [f for f in rest if f.province == ELSEWHERE and not f.occupation and not f.skills]
+        where = [EVERY_PROFILE_POSTING, *elsewhere, POSTING.skill_mask.op("&")(every) == 0, self.relevant]
+        sources.append((unskilled, "in order", where))
         parts = []
-        for fits_here, where in sources:
+        for fits_here, how, where in sources:
             if not fits_here:
                 continue
             if all(f.available for f in fits_here):
@@ -789,18 +851,19 @@ class _Match:
             ).where(*scored, *where)
             if positioned:
                 part = part.where(_posted_after(position))
-            if fits_here is all_held and asked > 1:
-                # Every skill: by mask when few masks hold them all, else the rarest skill's postings (_by_mask).
-                read_by_mask, few = _by_mask(self.wanted, every, part, limit=bindparam("need"))
-                by_skill = part.where(~few, POSTING.skill_bit == self.wanted[0])
-                parts += [read_by_mask.where(few), by_skill.order_by(*POSTING_ORDER).limit(bindparam("need"))]
+            if how == "in order":
+                parts.append(part.order_by(*POSTING_ORDER).limit(need))
+            elif how == "skill masks":
+                masks = _skill_masks_holding(self.wanted, every)
+                parts.append(_read_by_masks(masks, POSTING.skill_mask, part, limit=need).where(few))
             else:
-                parts.append(part.order_by(*POSTING_ORDER).limit(bindparam("need")))
+                column = POSTING.preferred_mask if how == "preferred" else POSTING.occupation_mask
+                parts.append(_read_by_masks(self.masks(how), column, part, limit=need))
         candidates = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("candidates")
         chosen = (
             select(candidates.c.id.label("chosen_id"), *(c for c in candidates.c if c.name != "id"))
             .order_by(candidates.c.available_from.desc(), candidates.c.id.desc())
-            .limit(bindparam("need"))
+            .limit(need)
             .subquery("chosen")
         )
         self.statements[(score, positioned)] = statement = _page_of(chosen, tuple(self.parts), first=0).page
@@ -811,13 +874,15 @@ class _Match:
 _matches: OrderedDict[Hashable, _Match] = OrderedDict()
 
 
-def _match(needs: VacancyNeeds, wanted: list[int], occupation_bit: int | None) -> _Match:
+def _match(
+    needs: VacancyNeeds, wanted: list[int], occupation_bit: int | None, *, home_first: bool, willing_first: bool
+) -> _Match:
     key = (needs.occupation_code, needs.sector, needs.province, needs.needed_by, tuple(needs.required_skills))
-    key += (tuple(wanted), occupation_bit)
+    key += (tuple(wanted), occupation_bit, home_first, willing_first)
     if (match := _matches.get(key)) is not None:
         _matches.move_to_end(key)
         return match
-    _matches[key] = match = _Match.of(needs, wanted, occupation_bit)
+    _matches[key] = match = _Match.of(needs, wanted, occupation_bit, home_first=home_first, willing_first=willing_first)
     if len(_matches) > BUILT_SEARCHES_KEPT:
         _matches.popitem(last=False)
     return match
@@ -831,9 +896,16 @@ async def matching_page(
     of postings per source in search order, until a page and one more are found. A page costs a statement for
     each score it spans, instead of scoring every candidate."""
     bits, occupations = await skill_bits(session), await occupation_bits(session)
-    holders = await skill_holders(session)
+    holders, places = await skill_holders(session), await place_holders(session)
     wanted = sorted({bits[code] for code in needs.required_skills if code in bits}, key=lambda b: holders.get(b, 0))
-    match = _match(needs, wanted, occupations.get(needs.occupation_code))
+    rarest = holders.get(wanted[0], 0) if wanted else 0
+    match = _match(
+        needs,
+        wanted,
+        occupations.get(needs.occupation_code),
+        home_first=places.get(f"province:{needs.province.value}", 0) < rarest,
+        willing_first=places.get(f"willing:{needs.province.value}", 0) < rarest,
+    )
     position = decode_cursor(after) if after is not None else None
     rows: list[Any] = []
     seen: set[uuid.UUID] = set()

@@ -62,16 +62,23 @@ async def test_candidates_from_the_postings_match_the_ranking_on_the_profiles(
         hired = await session.scalar(text("SELECT id FROM returnee_profiles WHERE searchable LIMIT 1"))
         await session.execute(update(ReturneeProfile).where(ReturneeProfile.id == hired).values(is_available=False))
     holders: dict[int, int] = {}
+    places: dict[str, int] = {}
 
     async def skill_holders(session: Any) -> dict[int, int]:
         return holders
 
+    async def place_holders(session: Any) -> dict[str, int]:
+        return places
+
     monkeypatch.setattr(search_module, "skill_holders", skill_holders)
+    monkeypatch.setattr(search_module, "place_holders", place_holders)
     compared = 0
     for _ in range(30):
         needs = _random_vacancy(rng)
         first = rng.choice([3, 7, 12])
-        holders = {bit: rng.randrange(1000) for bit in range(64)}  # which skill's postings are read first
+        # Which postings are read first: the rarest skill's, or those of the province's residents or willing.
+        holders = {bit: rng.randrange(1000) for bit in range(64)}
+        places = {f"{kind}:{p.value}": rng.randrange(1000) for p in Province for kind in ("province", "willing")}
 
         async def posted(session: Any, after: str | None, needs: VacancyNeeds = needs, first: int = first) -> Any:
             return await matching_page(session, needs, first=first, after=after, with_total=True)
@@ -96,14 +103,16 @@ async def test_postings_carry_each_profiles_occupations_after_the_migration_and_
     make: Factory, db: Database
 ) -> None:
     """Migration 0012 gives the postings of a registry the occupation masks of their profiles (each occupation's own
-    bit), and the trigger function writes them for profiles registered or changed afterwards."""
+    bit) and lists the occupation and preferred-provinces masks they hold; the triggers do both for profiles
+    registered or changed afterwards."""
     await _random_registry(make, random.Random(12), 30)
     async with db.engine.connect() as connection:
         await downgrade_on(connection, "0011")
         await connection.commit()
         await upgrade_on(connection)
         await connection.commit()
-    profile = await make.profile(experience=[("7212", 2, True), ("6111", 1, True)])
+    assert await _listed_masks(db) == await _held_masks(db)
+    profile = await make.profile(experience=[("7212", 2, True), ("6111", 1, True)], preferred_provinces=[Province.KEP])
     async with db.write() as session:
         bits = dict((await session.execute(text("SELECT code, bit FROM occupations"))).all())
         assert len(set(bits.values())) == len(bits)  # one bit each
@@ -116,3 +125,25 @@ async def test_postings_carry_each_profiles_occupations_after_the_migration_and_
     assert {row.profile_id for row in postings} >= {profile, changed}
     for row in postings:
         assert row.occupation_mask == sum(1 << bits[code] for code in set(row.occupation_codes)), row
+    # The trigger lists the masks of profiles registered or changed; a mask no profile holds any more stays listed.
+    held, listed = await _held_masks(db), await _listed_masks(db)
+    assert ("occupation", (1 << bits["7212"]) | (1 << bits["6111"])) in held
+    assert ("occupation", 1 << bits["8153"]) in held
+    assert ("preferred", 1 << list(Province).index(Province.KEP)) in held
+    assert listed >= held
+
+
+async def _held_masks(db: Database) -> set[tuple[str, int]]:
+    async with db.read() as session:
+        rows = await session.execute(
+            text(
+                "SELECT 'occupation', occupation_mask FROM profile_postings WHERE skill_bit = -1"
+                " UNION SELECT 'preferred', preferred_mask FROM profile_postings WHERE skill_bit = -1"
+            )
+        )
+        return set(map(tuple, rows.all()))
+
+
+async def _listed_masks(db: Database) -> set[tuple[str, int]]:
+    async with db.read() as session:
+        return set(map(tuple, (await session.execute(text("SELECT kind, mask FROM profile_masks"))).all()))
