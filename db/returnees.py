@@ -214,14 +214,14 @@ profile_masks = Table(
 )
 
 # The every-profile postings (skill bit -1) by skill mask, in search order: the profiles holding every skill a
-# search asks for, read mask by mask (migration 0011).
+# search asks for, read mask by mask (migration 0011), with the occupation mask a match score reads (0012).
 Index(
     "ix_profile_postings_mask",
     profile_postings.c.skill_mask,
     profile_postings.c.available_from.desc(),
     profile_postings.c.profile_id.desc(),
     postgresql_where=profile_postings.c.skill_bit == -1,
-    postgresql_include=POSTING_FILTERS,
+    postgresql_include=["occupation_mask", *POSTING_FILTERS],
 )
 
 # For each pair of skills (first_bit < second_bit), the skill masks of the profiles holding both, kept by a trigger

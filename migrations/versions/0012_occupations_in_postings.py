@@ -42,6 +42,10 @@ SEARCH_INDEX = (
     "CREATE UNIQUE INDEX ix_profile_postings_search ON profile_postings (skill_bit, available_from DESC,"
     " profile_id DESC) INCLUDE (skill_mask, {occupation}" + FILTERS + ")"
 )
+MASK_INDEX = (  # migration 0011's, now with the occupation mask
+    "CREATE INDEX ix_profile_postings_mask ON profile_postings (skill_mask, available_from DESC, profile_id DESC)"
+    " INCLUDE ({occupation}" + FILTERS + f") WHERE skill_bit = {EVERY_PROFILE}"
+)
 
 # The every-profile postings in search order by province, by occupation mask and by preferred-provinces mask, with
 # what a match score reads.
@@ -74,8 +78,9 @@ def upgrade() -> None:
         " FROM returnee_profiles r WHERE r.id = p.profile_id"
     )
     op.alter_column("profile_postings", "occupation_mask", nullable=False)
-    op.execute("DROP INDEX ix_profile_postings_search")
-    op.execute(SEARCH_INDEX.format(occupation="occupation_mask, "))
+    for name, index in (("search", SEARCH_INDEX), ("mask", MASK_INDEX)):
+        op.execute(f"DROP INDEX ix_profile_postings_{name}")
+        op.execute(index.format(occupation="occupation_mask, "))
     for name, key, included in BY_PROFILE_COLUMN:
         op.execute(
             f"CREATE INDEX ix_profile_postings_{name} ON profile_postings ({key}, available_from DESC, profile_id DESC)"
@@ -113,9 +118,9 @@ def downgrade() -> None:
     postings.posting_function(every_profile.SKILL_AND_EVERY_PROFILE_POSTINGS)
     for name, _, _ in BY_PROFILE_COLUMN:
         op.execute(f"DROP INDEX ix_profile_postings_{name}")
-    op.execute("DROP INDEX ix_profile_postings_search")
-    op.drop_column("profile_postings", "occupation_mask")
-    op.execute(SEARCH_INDEX.format(occupation=""))
+    op.drop_column("profile_postings", "occupation_mask")  # and the indexes carrying it
+    for index in (SEARCH_INDEX, MASK_INDEX):
+        op.execute(index.format(occupation=""))
     op.drop_constraint(op.f("ck_occupations_bit_fits_a_bigint"), "occupations", type_="check")
     op.drop_constraint(op.f("uq_occupations_bit"), "occupations", type_="unique")
     op.drop_column("occupations", "bit")
