@@ -278,42 +278,37 @@ async def skill_bits(session: AsyncSession) -> dict[str, int]:
     return {code: skill.bit for code, skill in (await skill_taxonomy(session)).items()}
 
 
-# How many consenting profiles hold each skill (by bit), from the bitmaps: a search by several skills reads
-# the rarest one's postings first (see _posting_statements). Only the speed depends on it, so each process
-# reads it again every few minutes rather than exactly.
+class _RecentCounts:
+    """Counts read from the bitmaps that only steer which postings are read first: each process reads them again
+    every few minutes rather than exactly."""
+
+    def __init__(self, query: str) -> None:
+        self.query = text(query)
+        self.counts: dict[Any, int] = {}
+        self.read_at = -COUNTS_READ_EVERY
+
+    async def __call__(self, session: AsyncSession) -> dict[Any, int]:
+        if time.monotonic() - self.read_at >= COUNTS_READ_EVERY:
+            self.counts = dict((await session.execute(self.query)).all())
+            self.read_at = time.monotonic()
+        return self.counts
+
+
+COUNTS_READ_EVERY = 300.0  # seconds
+# How many consenting profiles hold each skill (by bit): a search by several skills reads the rarest one's
+# postings first (see _posting_statements).
 SKILL_HOLDERS = (
     "SELECT s.bit, coalesce(sum(bit_count(b.bits)), 0)::bigint FROM skills s"
     " LEFT JOIN profile_bitmaps b ON b.key = 'skill:' || s.code GROUP BY s.bit"
 )
-SKILL_HOLDERS_READ_EVERY = 300.0  # seconds
-_skill_holders: dict[int, int] = {}
-_skill_holders_read_at = -SKILL_HOLDERS_READ_EVERY
-
-
-async def skill_holders(session: AsyncSession) -> dict[int, int]:
-    global _skill_holders, _skill_holders_read_at
-    if time.monotonic() - _skill_holders_read_at >= SKILL_HOLDERS_READ_EVERY:
-        _skill_holders = {bit: holders for bit, holders in await session.execute(text(SKILL_HOLDERS))}
-        _skill_holders_read_at = time.monotonic()
-    return _skill_holders
-
-
-# Likewise how many consenting profiles live in each province ("province:…") and would work there ("willing:…"):
-# a vacancy's candidates holding its skills are read from whichever postings are fewer.
+skill_holders = _RecentCounts(SKILL_HOLDERS)
+# How many live in each province ("province:…") and would work there ("willing:…"): a vacancy's candidates holding
+# its skills are read from whichever postings are fewer (_Match.level).
 PLACE_HOLDERS = (
     "SELECT key, sum(bit_count(bits))::bigint FROM profile_bitmaps"
     " WHERE key LIKE 'province:%' OR key LIKE 'willing:%' GROUP BY key"
 )
-_place_holders: dict[str, int] = {}
-_place_holders_read_at = -SKILL_HOLDERS_READ_EVERY
-
-
-async def place_holders(session: AsyncSession) -> dict[str, int]:
-    global _place_holders, _place_holders_read_at
-    if time.monotonic() - _place_holders_read_at >= SKILL_HOLDERS_READ_EVERY:
-        _place_holders = {key: holders for key, holders in await session.execute(text(PLACE_HOLDERS))}
-        _place_holders_read_at = time.monotonic()
-    return _place_holders
+place_holders = _RecentCounts(PLACE_HOLDERS)
 
 
 # Building a search's statements costs more Python than anything else in a search request, and HR systems

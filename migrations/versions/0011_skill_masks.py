@@ -45,12 +45,18 @@ def upgrade() -> None:
         " INCLUDE (is_available, province, preferred_mask, age_band, sex, return_month, education_level, sector_mask)"
         f" WHERE skill_bit = {EVERY_PROFILE}"
     )
+    noting_masks("skill_masks", "first_bit, second_bit, mask", MASKS_OF)
+
+
+def noting_masks(table: str, columns: str, masks_of: str) -> None:
+    """A trigger function note_<table>() and its triggers: the postings a statement writes add the masks they hold
+    (`masks_of`, formatted with the postings) to `table` (migration 0012 keeps one more table so)."""
     op.execute(
         f"""
-        CREATE FUNCTION note_skill_masks() RETURNS trigger LANGUAGE plpgsql
+        CREATE FUNCTION note_{table}() RETURNS trigger LANGUAGE plpgsql
         SECURITY DEFINER SET search_path = public, pg_temp AS $$
         BEGIN
-            INSERT INTO skill_masks (first_bit, second_bit, mask) {MASKS_OF.format(postings="new_postings")}
+            INSERT INTO {table} ({columns}) {masks_of.format(postings="new_postings")}
             ON CONFLICT DO NOTHING;
             RETURN NULL;
         END $$
@@ -58,14 +64,18 @@ def upgrade() -> None:
     )
     for event in ("INSERT", "UPDATE"):
         op.execute(
-            f"CREATE TRIGGER skill_masks_{event.lower()} AFTER {event} ON profile_postings"
-            " REFERENCING NEW TABLE AS new_postings FOR EACH STATEMENT EXECUTE FUNCTION note_skill_masks()"
+            f"CREATE TRIGGER {table}_{event.lower()} AFTER {event} ON profile_postings"
+            f" REFERENCING NEW TABLE AS new_postings FOR EACH STATEMENT EXECUTE FUNCTION note_{table}()"
         )
 
 
-def downgrade() -> None:
+def not_noting_masks(table: str) -> None:
     for event in ("insert", "update"):
-        op.execute(f"DROP TRIGGER skill_masks_{event} ON profile_postings")
-    op.execute("DROP FUNCTION note_skill_masks()")
+        op.execute(f"DROP TRIGGER {table}_{event} ON profile_postings")
+    op.execute(f"DROP FUNCTION note_{table}()")
+
+
+def downgrade() -> None:
+    not_noting_masks("skill_masks")
     op.execute("DROP INDEX ix_profile_postings_mask")
     op.execute("DROP TABLE skill_masks")

@@ -28,6 +28,7 @@ depends_on: str | Sequence[str] | None = None
 
 postings = importlib.import_module("migrations.versions.0005_search_postings")
 every_profile = importlib.import_module("migrations.versions.0009_postings_for_every_profile")
+skill_masks = importlib.import_module("migrations.versions.0011_skill_masks")
 
 EVERY_PROFILE = -1  # db.search.EVERY_PROFILE
 OCCUPATION_MASK = (
@@ -93,27 +94,11 @@ def upgrade() -> None:
     )
     op.execute(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON profile_masks FROM {APP_ROLE}")
     op.execute(f"INSERT INTO profile_masks (kind, mask) {MASKS_OF.format(postings='profile_postings')}")
-    op.execute(
-        f"""
-        CREATE FUNCTION note_profile_masks() RETURNS trigger LANGUAGE plpgsql
-        SECURITY DEFINER SET search_path = public, pg_temp AS $$
-        BEGIN
-            INSERT INTO profile_masks (kind, mask) {MASKS_OF.format(postings="new_postings")} ON CONFLICT DO NOTHING;
-            RETURN NULL;
-        END $$
-        """
-    )
-    for event in ("INSERT", "UPDATE"):
-        op.execute(
-            f"CREATE TRIGGER profile_masks_{event.lower()} AFTER {event} ON profile_postings"
-            " REFERENCING NEW TABLE AS new_postings FOR EACH STATEMENT EXECUTE FUNCTION note_profile_masks()"
-        )
+    skill_masks.noting_masks("profile_masks", "kind, mask", MASKS_OF)
 
 
 def downgrade() -> None:
-    for event in ("insert", "update"):
-        op.execute(f"DROP TRIGGER profile_masks_{event} ON profile_postings")
-    op.execute("DROP FUNCTION note_profile_masks()")
+    skill_masks.not_noting_masks("profile_masks")
     op.execute("DROP TABLE profile_masks")
     postings.posting_function(every_profile.SKILL_AND_EVERY_PROFILE_POSTINGS)
     for name, _, _ in BY_PROFILE_COLUMN:
