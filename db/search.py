@@ -520,8 +520,9 @@ def _posting_statements(search: ProfileSearch, wanted: list[int], *, first: int,
                 )
                 if position is not None and level == position[0]:
                     of_mask = of_mask.where(_posted_after(position[1:]))
-                few = _few_masks(wanted, every)
-                masks = _skill_masks_holding(wanted, every)
+                pair = sorted(wanted[:2])
+                few = _few_masks(*pair, every)
+                masks = _skill_masks_holding(*pair, every)
                 parts.append(_read_by_masks(masks, POSTING.skill_mask, of_mask, limit=first + 1).where(few))
                 part = part.where(~few)
             if level == len(wanted) and not search.all_skills:
@@ -553,10 +554,9 @@ def _posting_statements(search: ProfileSearch, wanted: list[int], *, first: int,
 MASKS_READ_AT_MOST = 300
 
 
-def _skill_masks_holding(wanted: list[int], every: ColumnElement[int]) -> Select[Any]:
-    """The skill masks profiles hold that have every skill of `wanted` (`every`, their mask), from the masks of its two
-    rarest skills (the pair with the fewest masks, as a rule; migration 0011)."""
-    low, high = sorted(wanted[:2])
+def _skill_masks_holding(low: Any, high: Any, every: ColumnElement[int]) -> Select[Any]:
+    """The skill masks profiles hold that have every skill of `every` (their mask), from the masks of the pair of
+    them `low` < `high` (the two rarest: the pair with the fewest masks, as a rule; migration 0011)."""
     return select(skill_masks.c.mask).where(
         skill_masks.c.first_bit == low,
         skill_masks.c.second_bit == high,
@@ -564,10 +564,10 @@ def _skill_masks_holding(wanted: list[int], every: ColumnElement[int]) -> Select
     )
 
 
-def _few_masks(wanted: list[int], every: ColumnElement[int]) -> ColumnElement[bool]:
-    """Whether at most MASKS_READ_AT_MOST skill masks hold every skill of `wanted`: then reading them mask by mask
-    costs less than reading the rarest skill's postings in order."""
-    holding = _skill_masks_holding(wanted, every).limit(MASKS_READ_AT_MOST + 1).subquery()
+def _few_masks(low: Any, high: Any, every: ColumnElement[int]) -> ColumnElement[bool]:
+    """Whether at most MASKS_READ_AT_MOST skill masks hold every skill of `every` (_skill_masks_holding): then reading
+    them mask by mask costs less than reading the rarest skill's postings in order."""
+    holding = _skill_masks_holding(low, high, every).limit(MASKS_READ_AT_MOST + 1).subquery()
     return select(func.count()).select_from(holding).scalar_subquery() <= MASKS_READ_AT_MOST
 
 
@@ -687,47 +687,51 @@ HOME, WILLING, ELSEWHERE = "home", "willing", "elsewhere"
 PROVINCE_POINTS = {HOME: MATCH_WEIGHTS["province"], WILLING: WILLING_TO_RELOCATE_POINTS, ELSEWHERE: 0}
 
 
+def _value(name: str, type_: Any = BigInteger) -> Any:
+    """A vacancy's value in its match statements, bound when they run (_Match.values): one set of statements serves
+    every vacancy of the same shape."""
+    return bindparam(name, type_=type_)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What a vacancy's match statements depend on; the vacancy's own values are bound when they run."""
+
+    asked: int  # skills asked for
+    known: int  # of which the taxonomy knows (all, unless the vacancy names one it no longer has)
+    occupation_known: bool
+    home_first: bool  # fewer live in the vacancy's province than hold its rarest skill
+    willing_first: bool  # fewer would work there than hold its rarest skill
+
+
 @dataclass(frozen=True)
 class _Match:
-    """A vacancy's ranking as expressions on the postings, and every score it can give with the fits giving it."""
+    """A vacancy ranking's shape as expressions on the postings, and every score it can give with the fits giving it."""
 
-    needs: VacancyNeeds
-    wanted: list[int]  # the bits of the vacancy's skills, rarest first
+    shape: _Shape
     parts: dict[str, ColumnElement[int]]
     relevant: ColumnElement[bool]
     occupation: ColumnElement[bool]
     willing: ColumnElement[bool]
-    masks_of: dict[str, int]  # the bit each kind of mask read must hold (profile_masks)
-    home_first: bool  # fewer live in the vacancy's province than hold its rarest skill
-    willing_first: bool  # fewer would work there than hold its rarest skill
     fits_by_score: dict[int, list[_Fit]]
     statements: dict[tuple[int, bool], Select[Any]] = field(default_factory=dict)  # built once each (level)
 
     @classmethod
-    def of(
-        cls,
-        needs: VacancyNeeds,
-        wanted: list[int],
-        occupation_bit: int | None,
-        *,
-        home_first: bool,
-        willing_first: bool,
-    ) -> _Match:
-        asked = len(set(needs.required_skills))
-        every = literal(sum(1 << bit for bit in wanted), BigInteger)
-        occupation = (
-            _has_any(POSTING.occupation_mask, literal(1 << occupation_bit, BigInteger))
-            if occupation_bit is not None
-            else false()
-        )
-        sector = _has_any(POSTING.sector_mask, _bits([needs.sector], list(Sector)))
-        lives_there = POSTING.province == needs.province
-        willing = _has_any(POSTING.preferred_mask, _bits([needs.province], list(Province)))
-        available = POSTING.available_from <= needs.needed_by
+    def of(cls, shape: _Shape) -> _Match:
+        asked, known = shape.asked, shape.known
+        every = _value("every")
+        occupation = _has_any(POSTING.occupation_mask, _value("occupation")) if shape.occupation_known else false()
+        sector = _has_any(POSTING.sector_mask, _value("sector"))
+        lives_there = POSTING.province == _value("province", POSTING.province.type)
+        willing = _has_any(POSTING.preferred_mask, _value("willing"))
+        available = POSTING.available_from <= _value("needed_by", POSTING.available_from.type)
         parts: dict[str, ColumnElement[int]] = {}
         if asked:
             covered = sum(
-                (cast(POSTING.skill_mask.op(">>")(literal(bit, Integer)).op("&")(1), Integer) for bit in wanted),
+                (
+                    cast(POSTING.skill_mask.op(">>")(_value(f"skill_{n}", Integer)).op("&")(1), Integer)
+                    for n in range(known)
+                ),
                 literal(0, Integer),
             )
             parts["skills"] = covered * MATCH_WEIGHTS["skills"] // asked
@@ -737,10 +741,10 @@ class _Match:
             (lives_there, PROVINCE_POINTS[HOME]), (willing, PROVINCE_POINTS[WILLING]), else_=PROVINCE_POINTS[ELSEWHERE]
         )
         parts["availability"] = case((available, MATCH_WEIGHTS["availability"]), else_=0)
-        relevant = or_(occupation, sector, _has_any(POSTING.skill_mask, every)) if wanted else or_(occupation, sector)
+        relevant = or_(occupation, sector, _has_any(POSTING.skill_mask, every)) if known else or_(occupation, sector)
         fits_by_score: dict[int, list[_Fit]] = {}
-        for held in range(len(wanted) + 1):
-            for has_occupation in (True, False) if occupation_bit is not None else (False,):
+        for held in range(known + 1):
+            for has_occupation in (True, False) if shape.occupation_known else (False,):
                 for has_sector in (True, False):
                     if not (held or has_occupation or has_sector):
                         continue  # nothing in common with the vacancy: not a candidate
@@ -755,15 +759,31 @@ class _Match:
                                 + is_available * MATCH_WEIGHTS["availability"]
                             )
                             fits_by_score.setdefault(score, []).append(fit)
-        masks_of = {"preferred": 1 << list(Province).index(needs.province)}
-        if occupation_bit is not None:
-            masks_of["occupation"] = 1 << occupation_bit
         fits = dict(sorted(fits_by_score.items(), reverse=True))
-        return cls(needs, wanted, parts, relevant, occupation, willing, masks_of, home_first, willing_first, fits)
+        return cls(shape, parts, relevant, occupation, willing, fits)
+
+    @staticmethod
+    def values(needs: VacancyNeeds, wanted: list[int], occupation_bit: int | None) -> dict[str, Any]:
+        """The values of a vacancy that its statements bind."""
+        values: dict[str, Any] = {
+            "every": sum(1 << bit for bit in wanted),
+            "sector": 1 << list(Sector).index(needs.sector),
+            "province": needs.province,
+            "willing": 1 << list(Province).index(needs.province),
+            "needed_by": needs.needed_by,
+            "occupation": 1 << occupation_bit if occupation_bit is not None else 0,
+        }
+        for n, bit in enumerate(wanted):
+            values[f"skill_{n}"] = bit
+            values[f"earlier_{n}"] = sum(1 << b for b in wanted[:n])  # the skills of the postings read before
+        if len(wanted) > 1:
+            values["low"], values["high"] = sorted(wanted[:2])
+        return values
 
     def masks(self, kind: str) -> Select[Any]:
-        """The masks of `kind` the every-profile postings hold that have the vacancy's bit."""
-        bit = literal(self.masks_of[kind], BigInteger)
+        """The masks of `kind` ("preferred" or "occupation") the every-profile postings hold that have the vacancy's
+        province or occupation."""
+        bit = _value("willing" if kind == "preferred" else "occupation")
         return select(profile_masks.c.mask).where(profile_masks.c.kind == kind, profile_masks.c.mask.op("&")(bit) != 0)
 
     def level(self, score: int, *, positioned: bool) -> Select[Any]:
@@ -782,10 +802,10 @@ class _Match:
         if (statement := self.statements.get((score, positioned))) is not None:
             return statement
         fits = self.fits_by_score[score]
-        asked = len(self.wanted)
-        every = literal(sum(1 << bit for bit in self.wanted), BigInteger)
+        asked, home_first, willing_first = self.shape.known, self.shape.home_first, self.shape.willing_first
+        every = _value("every")
         holds_every = POSTING.skill_mask.op("&")(every) == every
-        home = POSTING.province == self.needs.province
+        home = POSTING.province == _value("province", POSTING.province.type)
         scored = [POSTING.is_available, sum(self.parts.values(), literal(0, Integer)) == score]
         need = bindparam("need")
         position = [
@@ -795,19 +815,17 @@ class _Match:
         # (the fits read, how: "in order" of an index the conditions choose, or mask by mask, and the conditions)
         sources: list[tuple[list[_Fit], str, list[ColumnElement[bool]]]] = []
         all_held = [f for f in fits if asked and f.skills == asked]
-        few, unless_by_mask = _few_masks(self.wanted, every) if asked > 1 else true(), []
+        few, unless_by_mask = _few_masks(*SKILL_PAIR, every) if asked > 1 else true(), []
         if asked > 1 and all_held:  # by skill mask when few masks hold every skill asked for
             sources.append((all_held, "skill masks", [holds_every]))
             unless_by_mask.append(~few)
         # Else each from the rarest skill's postings, or from the postings of those living there or willing to go
         # when fewer do than hold that skill.
-        held_home = [f for f in all_held if f.province == HOME and self.home_first]
-        held_willing = [f for f in all_held if f.province == WILLING and self.willing_first]
+        held_home = [f for f in all_held if f.province == HOME and home_first]
+        held_willing = [f for f in all_held if f.province == WILLING and willing_first]
         held_here = [f for f in all_held if f not in held_home and f not in held_willing]
-        first_skill = POSTING.skill_bit == self.wanted[0] if asked else false()
-        not_read_below = ([~home] if self.home_first else []) + (
-            [or_(home, ~self.willing)] if self.willing_first else []
-        )
+        first_skill = POSTING.skill_bit == _value("skill_0", SmallInteger) if asked else false()
+        not_read_below = ([~home] if home_first else []) + ([or_(home, ~self.willing)] if willing_first else [])
         sources.append((held_here, "in order", [*unless_by_mask, first_skill, holds_every, *not_read_below]))
         sources.append((held_home, "in order", [*unless_by_mask, EVERY_PROFILE_POSTING, home, holds_every]))
         sources.append((held_willing, "preferred", [*unless_by_mask, ~home, self.willing, holds_every]))
@@ -822,8 +840,8 @@ class _Match:
         occupied = [f for f in rest if f.province == ELSEWHERE and f.occupation]
         sources.append((occupied, "occupation", [~home, ~self.willing, self.occupation, *some]))
         elsewhere = [~home, ~self.willing, ~self.occupation]
-        for n, bit in enumerate(self.wanted):
-            earlier = literal(sum(1 << b for b in self.wanted[:n]), BigInteger)
+        for n in range(asked):
+            bit, earlier = _value(f"skill_{n}", SmallInteger), _value(f"earlier_{n}")
             fits_here = [f for f in rest if f.province == ELSEWHERE and not f.occupation and 0 < f.skills <= asked - n]
             where = [POSTING.skill_bit == bit, *elsewhere, POSTING.skill_mask.op("&")(earlier) == 0, *some]
             sources.append((fits_here, "in order", where))
@@ -835,9 +853,9 @@ class _Match:
             if not fits_here:
                 continue
             if all(f.available for f in fits_here):
-                where.append(POSTING.available_from <= self.needs.needed_by)
+                where.append(POSTING.available_from <= _value("needed_by", POSTING.available_from.type))
             elif not any(f.available for f in fits_here):
-                where.append(POSTING.available_from > self.needs.needed_by)
+                where.append(POSTING.available_from > _value("needed_by", POSTING.available_from.type))
             part = select(
                 POSTING.profile_id.label("id"),
                 POSTING.available_from,
@@ -849,7 +867,7 @@ class _Match:
             if how == "in order":
                 parts.append(part.order_by(*POSTING_ORDER).limit(need))
             elif how == "skill masks":
-                masks = _skill_masks_holding(self.wanted, every)
+                masks = _skill_masks_holding(*SKILL_PAIR, every)
                 parts.append(_read_by_masks(masks, POSTING.skill_mask, part, limit=need).where(few))
             else:
                 column = POSTING.preferred_mask if how == "preferred" else POSTING.occupation_mask
@@ -865,22 +883,12 @@ class _Match:
         return statement
 
 
-# A process keeps the rankings of the last vacancies it was asked for, with the statements of the levels it read.
-_matches: OrderedDict[Hashable, _Match] = OrderedDict()
-
-
-def _match(
-    needs: VacancyNeeds, wanted: list[int], occupation_bit: int | None, *, home_first: bool, willing_first: bool
-) -> _Match:
-    key = (needs.occupation_code, needs.sector, needs.province, needs.needed_by, tuple(needs.required_skills))
-    key += (tuple(wanted), occupation_bit, home_first, willing_first)
-    if (match := _matches.get(key)) is not None:
-        _matches.move_to_end(key)
-        return match
-    _matches[key] = match = _Match.of(needs, wanted, occupation_bit, home_first=home_first, willing_first=willing_first)
-    if len(_matches) > BUILT_SEARCHES_KEPT:
-        _matches.popitem(last=False)
-    return match
+SKILL_PAIR = (_value("low", SmallInteger), _value("high", SmallInteger))  # a match's two rarest skills
+# A vacancy asking for more skills than this is ranked on the profiles in one statement: each skill is one more
+# source in every level's statement, and the levels multiply (vacancies ask for one to four).
+MATCH_SKILLS_READ_AT_MOST = 6
+# A process keeps the statements of each shape of vacancy (_Shape: a few dozen) for the levels it read.
+_matches: dict[_Shape, _Match] = {}
 
 
 async def matching_page(
@@ -891,16 +899,22 @@ async def matching_page(
     of postings per source in search order, until a page and one more are found. A page costs a statement for
     each score it spans, instead of scoring every candidate."""
     bits, occupations = await skill_bits(session), await occupation_bits(session)
+    if len(set(needs.required_skills)) > MATCH_SKILLS_READ_AT_MOST:
+        statements = matching_statements(needs, first=first, after=after, with_total=with_total)
+        return await ranked_page(session, statements, after=after)
     holders, places = await skill_holders(session), await place_holders(session)
     wanted = sorted({bits[code] for code in needs.required_skills if code in bits}, key=lambda b: holders.get(b, 0))
     rarest = holders.get(wanted[0], 0) if wanted else 0
-    match = _match(
-        needs,
-        wanted,
-        occupations.get(needs.occupation_code),
+    shape = _Shape(
+        asked=len(set(needs.required_skills)),
+        known=len(wanted),
+        occupation_known=needs.occupation_code in occupations,
         home_first=places.get(f"province:{needs.province.value}", 0) < rarest,
         willing_first=places.get(f"willing:{needs.province.value}", 0) < rarest,
     )
+    if (match := _matches.get(shape)) is None:
+        _matches[shape] = match = _Match.of(shape)
+    values = _Match.values(needs, wanted, occupations.get(needs.occupation_code))
     position = decode_cursor(after) if after is not None else None
     rows: list[Any] = []
     seen: set[uuid.UUID] = set()
@@ -908,7 +922,7 @@ async def matching_page(
         if position is not None and score > position[0]:
             continue  # the pages before this one held every candidate scoring this
         positioned = position is not None and score == position[0]
-        parameters: dict[str, Any] = {"need": first + 1 - len(rows)}
+        parameters: dict[str, Any] = {**values, "need": first + 1 - len(rows)}
         if positioned:
             parameters.update(after_available=position[1], after_id=position[2])
         for row in (await session.execute(match.level(score, positioned=positioned), parameters)).all():
