@@ -147,3 +147,33 @@ async def _held_masks(db: Database) -> set[tuple[str, int]]:
 async def _listed_masks(db: Database) -> set[tuple[str, int]]:
     async with db.read() as session:
         return set(map(tuple, (await session.execute(text("SELECT kind, mask FROM profile_masks"))).all()))
+
+
+async def test_generic_plans_of_the_levels_can_read_every_partial_index(db: Database) -> None:
+    """Vacancies of one shape share their statements, which PostgreSQL prepares and, after five runs, may plan once
+    for every value (a generic plan). The every-profile postings' partial indexes (by skill mask, province, occupation
+    mask and preferred-provinces mask) must stay usable there, so their predicate is written into the statements:
+    bound, no generic plan could use them (as test_search_postings found for searches)."""
+    shape = search_module._Shape(asked=2, known=2, occupation_known=True, home_first=False, willing_first=False)
+    match = search_module._Match.of(shape)
+    used: set[str] = set()
+    async with db.engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        # Whether the index can be used at all, not whether a nearly empty test table is better read whole.
+        await raw.execute("SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off")
+        try:
+            for score in match.fits_by_score:
+                sql = match.level(score, positioned=False).compile(dialect=connection.dialect)
+                await raw.execute(f"PREPARE generic_level AS {sql}")
+                nulls = ", ".join(["NULL"] * len(sql.positiontup or ()))
+                plan = "\n".join(row[0] for row in await raw.fetch(f"EXPLAIN EXECUTE generic_level({nulls})"))
+                await raw.execute("DEALLOCATE generic_level")
+                assert "$1" in plan, plan  # generic indeed
+                used |= {name for name in INDEXES if name in plan}
+        finally:
+            await raw.execute("RESET plan_cache_mode; RESET enable_seqscan")
+    assert used == set(INDEXES)
+
+
+INDEXES = [f"ix_profile_postings_{name}" for name in ("mask", "province", "occupation", "preferred")]
