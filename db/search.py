@@ -790,9 +790,9 @@ class _Match:
         """Up to `:need` candidates scoring exactly `score`, in search order (after `:after_available`,
         `:after_id` when `positioned`), joined to what an employer may see of them. Each fit is read from the
         postings that hold it most densely:
-        - holding every skill asked for: the skill's postings when one is asked for, else by skill mask (as a
-          search's first level) when few masks hold them all, else the rarest skill's postings, or the postings of
-          those living there or willing to go (as below) when fewer do than hold that skill;
+        - holding every skill asked for: by skill mask (as a search's first level) when two or more are asked for
+          and few masks hold them all, else from the rarest skill's postings, or from the residents' or the
+          willing's postings (as below) when fewer live there or would go than hold that skill;
         - the others living in the vacancy's province: the every-profile postings by province;
         - willing to work there: by preferred-provinces mask, each mask holding the province;
         - with the vacancy's occupation: by occupation mask, each mask holding the occupation;
