@@ -85,6 +85,18 @@ def generate_command(*args: str, database_url: str) -> Any:
     )
 
 
+POSTINGS_WITHOUT_THEIR_OCCUPATIONS = """
+SELECT count(*) FROM profile_postings p JOIN returnee_profiles r ON r.id = p.profile_id
+WHERE p.occupation_mask <> (SELECT coalesce(sum(DISTINCT 1::bigint << o.bit), 0) FROM occupations o
+                            WHERE o.code = ANY (r.occupation_codes))
+"""
+MASKS_NOT_LISTED = """
+SELECT count(*) FROM (SELECT 'occupation', occupation_mask FROM profile_postings WHERE skill_bit = -1
+                      UNION SELECT 'preferred', preferred_mask FROM profile_postings WHERE skill_bit = -1
+                      EXCEPT SELECT kind, mask FROM profile_masks) AS missing
+"""
+
+
 def test_one_seed_always_gives_the_same_returnees() -> None:
     first = [without_ids(r) for r in itertools.islice(synthetic_returnees(1, TODAY), 2000)]
     again = [without_ids(r) for r in itertools.islice(synthetic_returnees(1, TODAY), 2000)]
@@ -115,6 +127,9 @@ async def test_generating_2000_twice_with_seed_1_gives_the_same_distribution_and
     assert await scalar(db, "SELECT count(*) FROM returnee_profiles") == 4000
     async with db.read() as session:
         assert await group_count_mismatches(session) == 0
+    # COPY fires the postings' triggers too: occupation masks (migration 0012) and the masks a match reads by.
+    assert await scalar(db, POSTINGS_WITHOUT_THEIR_OCCUPATIONS) == 0
+    assert await scalar(db, MASKS_NOT_LISTED) == 0
     actions = await scalar(db, "SELECT array_agg(action) FROM audit_events")
     assert actions == ["returnees.generated", "returnees.generated"]
 
