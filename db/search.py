@@ -278,6 +278,9 @@ async def skill_bits(session: AsyncSession) -> dict[str, int]:
     return {code: skill.bit for code, skill in (await skill_taxonomy(session)).items()}
 
 
+COUNTS_READ_EVERY = 300.0  # seconds
+
+
 class _RecentCounts:
     """Counts read from the bitmaps that only steer which postings are read first: each process reads them again
     every few minutes rather than exactly."""
@@ -294,7 +297,6 @@ class _RecentCounts:
         return self.counts
 
 
-COUNTS_READ_EVERY = 300.0  # seconds
 # How many consenting profiles hold each skill (by bit): a search by several skills reads the rarest one's
 # postings first (see _posting_statements).
 SKILL_HOLDERS = (
@@ -661,13 +663,14 @@ def matching_parts(needs: VacancyNeeds) -> dict[str, ColumnElement[int]]:
     return parts
 
 
-# The taxonomy changes only with a migration: each process reads the occupations' bits once.
+# The taxonomy changes only with a migration: each process reads the occupations' bits once, and again only when
+# asked for a code it does not hold (as skill_taxonomy).
 _occupation_bits: dict[str, int] = {}
 
 
-async def occupation_bits(session: AsyncSession) -> dict[str, int]:
-    """Each occupation's bit in the postings' occupation masks (migration 0012)."""
-    if not _occupation_bits:
+async def occupation_bits(session: AsyncSession, code: str) -> dict[str, int]:
+    """Each occupation's bit in the postings' occupation masks (migration 0012), read again when `code` is missing."""
+    if code not in _occupation_bits:
         _occupation_bits.update((await session.execute(select(Occupation.code, Occupation.bit))).all())
     return _occupation_bits
 
@@ -898,10 +901,10 @@ async def matching_page(
     at a time: from the best score (or the cursor's) down, each level a statement reading at most a page's worth
     of postings per source in search order, until a page and one more are found. A page costs a statement for
     each score it spans, instead of scoring every candidate."""
-    bits, occupations = await skill_bits(session), await occupation_bits(session)
     if len(set(needs.required_skills)) > MATCH_SKILLS_READ_AT_MOST:
         statements = matching_statements(needs, first=first, after=after, with_total=with_total)
         return await ranked_page(session, statements, after=after)
+    bits, occupations = await skill_bits(session), await occupation_bits(session, needs.occupation_code)
     holders, places = await skill_holders(session), await place_holders(session)
     wanted = sorted({bits[code] for code in needs.required_skills if code in bits}, key=lambda b: holders.get(b, 0))
     rarest = holders.get(wanted[0], 0) if wanted else 0

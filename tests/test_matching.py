@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text, update
+from sqlalchemy.exc import DBAPIError
 
 from db import search as search_module
+from db.caller import APP_ROLE
 from db.engine import Database
 from db.enums import Province, Sector
 from db.migrate import downgrade_on, upgrade_on
@@ -177,3 +179,33 @@ async def test_generic_plans_of_the_levels_can_read_every_partial_index(db: Data
 
 
 INDEXES = [f"ix_profile_postings_{name}" for name in ("mask", "province", "occupation", "preferred")]
+
+
+async def test_the_place_counts_steering_a_match_are_the_registrys(make: Factory, db: Database) -> None:
+    """place_holders (read every few minutes; which postings a match reads first) counts, per province, the
+    consenting returnees living there and those willing to work there."""
+    for province, preferred, searchable in (
+        (Province.KEP, [Province.KANDAL], True),
+        (Province.KEP, [], True),
+        (Province.KEP, [Province.KANDAL], False),
+        (Province.KANDAL, [Province.KEP, Province.TAKEO], True),
+    ):
+        await make.profile(province=province, preferred_provinces=preferred, searchable=searchable)
+    async with db.read() as session:
+        counts = await search_module._RecentCounts(search_module.PLACE_HOLDERS)(session)
+    assert {key: n for key, n in counts.items() if n} == {
+        "province:KEP": 2,
+        "province:KANDAL": 1,
+        "willing:KANDAL": 1,
+        "willing:KEP": 1,
+        "willing:TAKEO": 1,
+    }
+
+
+async def test_the_api_role_reads_the_masks_and_cannot_write_them(db: Database) -> None:
+    """Only the postings' trigger writes profile_masks (as skill_masks): the API's role may read them."""
+    async with db.engine.connect() as connection:
+        await connection.execute(text(f"SET ROLE {APP_ROLE}"))
+        await connection.execute(text("SELECT count(*) FROM profile_masks"))
+        with pytest.raises(DBAPIError, match="permission denied"):
+            await connection.execute(text("INSERT INTO profile_masks (kind, mask) VALUES ('occupation', 1)"))
