@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -29,7 +30,7 @@ from db.hires import (
     set_availability,
     take_position,
 )
-from db.pagination import Page, newest_first
+from db.pagination import InvalidCursor, Page, newest_first, newest_first_by_group
 from db.returnees import ReturneeProfile
 from db.vacancies import Vacancy, writable_vacancies
 from resolvers.audit import is_ministry_auditor
@@ -285,6 +286,41 @@ async def list_hires(
     statement = db_hires.matching(readable_hires(hire_scope(principal)), criteria)
     async with db.read() as session:
         return await newest_first(session, statement, Hire.recorded_at, Hire.id, first=first, after=after)
+
+
+@dataclass(frozen=True)
+class VacancyHirePage:
+    """Which page of one vacancy's hires is asked for: a key of the loader behind Vacancy.hires."""
+
+    vacancy_id: uuid.UUID
+    first: int
+    after: str | None
+
+
+async def hire_pages_by_vacancy(
+    db: Database, principal: Principal, keys: list[VacancyHirePage]
+) -> list[Page[Hire] | InvalidCursor]:
+    """For each key, the page `list_hires` gives for its vacancy: one read transaction per (first, after) asked.
+
+    A cursor this API did not return fails only the pages asked with it; a caller who may not read hires, all.
+    """
+    statement = readable_hires(hire_scope(principal))
+    asked: dict[tuple[int, str | None], list[VacancyHirePage]] = defaultdict(list)
+    for key in keys:
+        asked[key.first, key.after].append(key)
+    pages: dict[VacancyHirePage, Page[Hire] | InvalidCursor] = {}
+    for (first, after), same in asked.items():
+        vacancies = [key.vacancy_id for key in same]
+        try:
+            async with db.read() as session:
+                by_vacancy = await newest_first_by_group(
+                    session, statement, Hire.vacancy_id, vacancies, Hire.recorded_at, Hire.id, first=first, after=after
+                )
+        except InvalidCursor as error:
+            pages.update(dict.fromkeys(same, error))
+        else:
+            pages.update((key, by_vacancy[key.vacancy_id]) for key in same)
+    return [pages[key] for key in keys]
 
 
 async def get_hire(db: Database, principal: Principal, hire_id: uuid.UUID) -> Hire | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 import strawberry
@@ -15,7 +17,7 @@ from db.pagination import InvalidCursor, Page
 from resolvers import hires as use_cases
 from resolvers.errors import Forbidden
 from resolvers.errors import UserError as DomainUserError
-from resolvers.hires import HireInput
+from resolvers.hires import HireInput, VacancyHirePage
 from resolvers.statistics import placement_statistics
 from resolvers.validation import invalid
 from schema.accounts import Employer, employer_of
@@ -214,16 +216,33 @@ def _criteria(f: HireFilter) -> HireCriteria:
     )
 
 
-async def hire_connection(info: Info, criteria: HireCriteria, first: int | None, after: str | None) -> HireConnection:
-    """A page of the hires the caller may read; also behind Vacancy.hires."""
+@contextmanager
+def _read_errors() -> Iterator[None]:
+    """What reading a page of hires refuses, as the errors the caller reads."""
     try:
-        page = await use_cases.list_hires(
-            info.context.db, info.context.principal, criteria, first=check_page_size(first), after=after
-        )
+        yield
     except InvalidCursor as exc:
         raise ApiError(str(exc), "BAD_USER_INPUT") from exc
     except Forbidden as exc:
         raise ApiError(str(exc), "FORBIDDEN") from exc
+
+
+async def hire_connection(info: Info, criteria: HireCriteria, first: int | None, after: str | None) -> HireConnection:
+    """A page of the hires the caller may read."""
+    with _read_errors():
+        page = await use_cases.list_hires(
+            info.context.db, info.context.principal, criteria, first=check_page_size(first), after=after
+        )
+    return HireConnection.from_page(page)
+
+
+async def vacancy_hire_connection(
+    info: Info, vacancy_id: uuid.UUID, first: int | None, after: str | None
+) -> HireConnection:
+    """Vacancy.hires: the page `hires(filter: {vacancyId})` gives, loaded with every vacancy's of the response."""
+    key = VacancyHirePage(vacancy_id, check_page_size(first), after)
+    with _read_errors():
+        page = await info.context.loaders.hire_page_by_vacancy.load(key)
     return HireConnection.from_page(page)
 
 

@@ -117,9 +117,9 @@ class Vacancy(Node):
     async def hires(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> Annotated[HireConnection, strawberry.lazy("schema.hires")]:
-        from schema.hires import HireCriteria, hire_connection  # schema.hires imports this module
+        from schema.hires import vacancy_hire_connection  # schema.hires imports this module
 
-        return await hire_connection(info, HireCriteria(vacancy_id=self.model.id), first, after)
+        return await vacancy_hire_connection(info, self.model.id, first, after)
 
 
 async def vacancy_of(info: Info, vacancy_id: uuid.UUID) -> Vacancy:

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from db.engine import Database
 from db.enums import Province, Role, Sector
@@ -56,6 +58,27 @@ VACANCY_HIRES = (
     "query($id: ID!) { node(id: $id) { ... on Vacancy { hires(first: 100) { totalCount edges { node { id } } } } } }"
 )
 NODE = "query($id: ID!) { node(id: $id) { id ... on Hire { status } } }"
+HIRE_PAGE = """
+fragment HirePage on HireConnection {
+  totalCount pageInfo { hasNextPage hasPreviousPage endCursor } edges { cursor node { id } }
+}
+"""
+VACANCY_HIRE_PAGES = (
+    """
+query($vacancies: Int, $first: Int, $after: String) {
+  vacancies(first: $vacancies) { edges { node { id hires(first: $first, after: $after) { ...HirePage } } } }
+}
+"""
+    + HIRE_PAGE
+)
+VACANCY_HIRE_PAGE = (
+    """
+query($vacancyId: ID!, $first: Int, $after: String) {
+  hires(filter: { vacancyId: $vacancyId }, first: $first, after: $after) { ...HirePage }
+}
+"""
+    + HIRE_PAGE
+)
 
 
 def profile_id(raw: uuid.UUID) -> str:
@@ -89,6 +112,32 @@ async def log_in(make: Factory, role: Role, province: Province | None = None) ->
 async def hire_ids(make: Factory, caller: Caller | None, **variables: Any) -> list[str]:
     result = payload(await make.graphql(caller, HIRES, {"first": 100, **variables}))
     return [edge["node"]["id"] for edge in result["edges"]]
+
+
+async def hire_pages_of_vacancies(make: Factory, caller: Caller, **variables: Any) -> dict[str, Any]:
+    """Each listed vacancy's nested hires page, by vacancy id: one response for all of them."""
+    result = payload(await make.graphql(caller, VACANCY_HIRE_PAGES, {"vacancies": 50, **variables}))
+    return {edge["node"]["id"]: edge["node"]["hires"] for edge in result["edges"]}
+
+
+async def hire_page_of_vacancy(make: Factory, caller: Caller, vacancy: dict[str, Any], **variables: Any) -> Any:
+    """The same page asked of the top-level hires query, filtered to one vacancy."""
+    return payload(await make.graphql(caller, VACANCY_HIRE_PAGE, {"vacancyId": vacancy["id"], **variables}))
+
+
+@contextmanager
+def statements(db: Database) -> Iterator[list[str]]:
+    """Every statement sent to PostgreSQL while the block runs, SET of the caller included."""
+    sent: list[str] = []
+
+    def record(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
 
 
 async def count(db: Database, sql: str, **params: Any) -> int:
@@ -534,6 +583,92 @@ async def test_a_vacancy_lists_its_hires_for_its_employer_only(make: Factory) ->
 
     assert (own["totalCount"], [e["node"]["id"] for e in own["edges"]]) == (2, recorded[::-1])
     assert other["totalCount"] == 0
+
+
+async def test_vacancies_in_a_list_page_their_hires_as_the_hires_query_does(make: Factory) -> None:
+    employer = await make.employer_caller(Sector.TEXTILE)
+    none, one, many = [await open_vacancy(make, employer, positions=5) for _ in range(3)]
+    recorded = [(v, (await hire(make, employer, v, await make.profile()))["id"]) for v in (many, many, one, many, many)]
+    of_many = [hire_id for v, hire_id in recorded if v is many][::-1]
+
+    first_pages = await hire_pages_of_vacancies(make, employer, first=2)
+    after = first_pages[many["id"]]["pageInfo"]["endCursor"]
+    next_pages = await hire_pages_of_vacancies(make, employer, first=2, after=after)
+
+    for pages, cursor in ((first_pages, None), (next_pages, after)):
+        assert pages == {
+            v["id"]: await hire_page_of_vacancy(make, employer, v, first=2, after=cursor) for v in (none, one, many)
+        }
+    assert [first_pages[v["id"]]["totalCount"] for v in (none, one, many)] == [0, 1, 4]
+    assert [e["node"]["id"] for e in first_pages[many["id"]]["edges"]] == of_many[:2]
+    assert [e["node"]["id"] for e in next_pages[many["id"]]["edges"]] == of_many[2:]
+    page_infos = [p[many["id"]]["pageInfo"] for p in (first_pages, next_pages)]
+    assert [(i["hasNextPage"], i["hasPreviousPage"]) for i in page_infos] == [(True, False), (False, True)]
+    assert next_pages[one["id"]]["edges"] == first_pages[one["id"]]["edges"]  # recorded before the cursor's hire
+
+
+async def test_six_listed_vacancies_read_their_hires_in_as_many_statements_as_two(make: Factory, db: Database) -> None:
+    employer = await make.employer_caller(Sector.TEXTILE)
+    vacancies = [await open_vacancy(make, employer, positions=3) for _ in range(6)]
+    for vacancy in vacancies:
+        for _ in range(3):
+            await hire(make, employer, vacancy, await make.profile())
+
+    with statements(db) as for_two:
+        two = await hire_pages_of_vacancies(make, employer, vacancies=2, first=2)
+    with statements(db) as for_six:
+        six = await hire_pages_of_vacancies(make, employer, vacancies=6, first=2)
+
+    assert [(p["totalCount"], len(p["edges"])) for p in six.values()] == [(3, 2)] * 6
+    assert len(two) == 2
+    assert len(for_six) == len(for_two), for_six
+
+
+async def test_an_employer_reads_no_hires_of_another_employers_listed_vacancy(make: Factory) -> None:
+    a, b = await make.employer_caller(Sector.TEXTILE), await make.employer_caller(Sector.TEXTILE)
+    vacancy_a, vacancy_b = await open_vacancy(make, a, positions=3), await open_vacancy(make, b, positions=3)
+    of_a = (await hire(make, a, vacancy_a, await make.profile()))["id"]
+    of_b = [(await hire(make, b, vacancy_b, await make.profile()))["id"] for _ in range(2)]
+
+    seen = {
+        name: {
+            vacancy_id: [e["node"]["id"] for e in page["edges"]]
+            for vacancy_id, page in (await hire_pages_of_vacancies(make, caller, first=5)).items()
+        }
+        for name, caller in (("a", a), ("b", b), ("ministry", await make.caller(None)))
+    }
+
+    assert seen == {
+        "a": {vacancy_a["id"]: [of_a], vacancy_b["id"]: []},
+        "b": {vacancy_a["id"]: [], vacancy_b["id"]: of_b[::-1]},
+        "ministry": {vacancy_a["id"]: [of_a], vacancy_b["id"]: of_b[::-1]},
+    }
+
+
+async def test_a_cursor_the_api_did_not_return_is_bad_user_input_on_a_vacancys_hires_too(make: Factory) -> None:
+    employer = await make.employer_caller(Sector.TEXTILE)
+    vacancy = await open_vacancy(make, employer)
+    await hire(make, employer, vacancy, await make.profile())
+
+    nested = await make.graphql(employer, VACANCY_HIRE_PAGES, {"vacancies": 5, "first": 2, "after": "not-a-cursor"})
+    top = await make.graphql(employer, VACANCY_HIRE_PAGE, {"vacancyId": vacancy["id"], "after": "not-a-cursor"})
+
+    assert nested["data"] is None
+    assert [(e["extensions"]["code"], e["message"]) for e in nested["errors"]] == [
+        (e["extensions"]["code"], e["message"]) for e in top["errors"]
+    ]
+    assert top["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_a_client_without_hires_read_cannot_list_a_vacancys_hires(make: Factory) -> None:
+    employer = await make.employer(Sector.TEXTILE)
+    reader = await make.caller(employer, scopes=["vacancies:read", "vacancies:write"])
+    await open_vacancy(make, reader)
+
+    body = await make.graphql(reader, VACANCY_HIRE_PAGES, {"first": 2})
+
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
 
 
 async def test_a_hire_is_read_by_node_by_its_employer_and_the_ministry_only(make: Factory) -> None:
