@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -83,25 +84,48 @@ async def append_audit_event(
     change: dict[str, Any],
 ) -> AuditEvent:
     """Append one event to the chain inside the caller's transaction."""
+    (event,) = await append_audit_events(session, actor, [Change(action, entity_type, entity_id, change)])
+    return event
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one audit event records: the action, the entity it changed, and the change itself."""
+
+    action: str
+    entity_type: str
+    entity_id: uuid.UUID | str
+    change: dict[str, Any]
+
+
+async def append_audit_events(session: AsyncSession, actor: Actor, changes: Sequence[Change]) -> list[AuditEvent]:
+    """Append one event per change to the chain, in order, inside the caller's transaction: one lock, one read of the
+    chain's head and one insert however many."""
     await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_CHAIN_LOCK})
     head = (
         await session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))
     ).first()
-    event = AuditEvent(
-        seq=(head.seq + 1) if head else 1,
-        at=datetime.now(UTC),
-        actor=actor.name,
-        actor_employer_id=actor.employer_id,
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id),
-        digest=hashlib.sha256(canonical_json(change)).hexdigest(),
-        previous_hash=head.hash if head else GENESIS_HASH,
-    )
-    event.hash = event_hash(event)
-    session.add(event)
+    seq, previous_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+    at = datetime.now(UTC)
+    events = []
+    for c in changes:
+        seq += 1
+        event = AuditEvent(
+            seq=seq,
+            at=at,
+            actor=actor.name,
+            actor_employer_id=actor.employer_id,
+            action=c.action,
+            entity_type=c.entity_type,
+            entity_id=str(c.entity_id),
+            digest=hashlib.sha256(canonical_json(c.change)).hexdigest(),
+            previous_hash=previous_hash,
+        )
+        event.hash = previous_hash = event_hash(event)
+        events.append(event)
+    session.add_all(events)
     await session.flush()
-    return event
+    return events
 
 
 @dataclass(frozen=True)

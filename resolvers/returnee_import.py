@@ -13,8 +13,9 @@ Columns (a header row names them, in any order; unknown columns are carried into
 - experience: occupation:years:abroad|home entries separated by ';', e.g. 8153:3:abroad;7112:1:home.
 - consent_to_search: yes or no (empty means no: a profile is shown to employers only with consent).
 
-The file is read lazily, BATCH_SIZE rows per transaction and a savepoint per row, so a bad row never
-aborts or half-writes the others and memory stays flat however long the file is. A row whose phone or
+The file is read lazily, BATCH_SIZE rows per transaction, so memory stays flat however long the file is. A
+batch's good rows are written together in a savepoint; should the database refuse one of them, each is written
+again in a savepoint of its own, so a bad row never aborts or half-writes the others. A row whose phone or
 national id is already registered (by an earlier import, or earlier in the same file) is skipped and
 counted as a duplicate, so importing a file twice imports nothing twice.
 """
@@ -43,8 +44,10 @@ from resolvers.returnees import (
     conflict_of,
     find_conflicts,
     normalise,
+    registered,
     validate_registration,
     write_registration,
+    write_registrations,
 )
 from resolvers.validation import today_in_cambodia
 
@@ -83,6 +86,10 @@ COLUMN_OF_FIELD = {
 SEXES = {"f": Sex.FEMALE, "female": Sex.FEMALE, "ស្រី": Sex.FEMALE, "m": Sex.MALE, "male": Sex.MALE, "ប្រុស": Sex.MALE}
 YES, NO = {"yes", "y", "true", "1", "បាទ", "ចាស"}, {"no", "n", "false", "0", "", "ទេ"}
 E = TypeVar("E", bound=StrEnum)
+
+
+def _duplicate(conflict: UserError) -> Outcome:
+    return Outcome(duplicate_of=conflict.field[-1] if conflict.field else None)
 
 
 class ImportFileError(Exception):
@@ -239,7 +246,8 @@ class ReturneeImport:
         self.rejected = rejected
         self.report = ImportReport()
 
-    async def import_row(self, session: AsyncSession, row: dict[str | None, Any]) -> Outcome:
+    def checked(self, row: dict[str | None, Any]) -> Registration | Outcome:
+        """The registration a row holds, ready to write, or why it is rejected."""
         parsed = registration_of(row, self.province)
         if isinstance(parsed, list):
             return Outcome(reason="; ".join(parsed))
@@ -248,15 +256,45 @@ class ReturneeImport:
             return Outcome(reason=f"province: this import is for {self.province.value} only")
         if errors := validate_registration(registration, self.taxonomy, self.today):
             return Outcome(reason=reason_of(errors))
+        return registration
+
+    async def import_batch(self, session: AsyncSession, rows: list[dict[str | None, Any]]) -> list[Outcome]:
+        """What becomes of each row, the good ones written together: one query finds the phones and national ids
+        already registered (a row repeating an earlier row's is a duplicate too), one statement per table writes
+        the rest, so the profiles' triggers run once a batch rather than once a row."""
+        checked = [self.checked(row) for row in rows]
+        registrations = [r for r in checked if isinstance(r, Registration)]
+        held = await registered(session, registrations)
+        outcomes: list[Registration | Outcome] = []
+        for r in checked:
+            if isinstance(r, Registration) and (conflicts := held.conflicts(r)):
+                r = _duplicate(conflicts[0])
+            elif isinstance(r, Registration):
+                held.hold(r)
+            outcomes.append(r)
+        if not (written := [r for r in outcomes if isinstance(r, Registration)]):
+            return [outcome for outcome in outcomes if not isinstance(outcome, Registration)]
+        try:
+            async with session.begin_nested():
+                await write_registrations(session, self.actor, written, self.taxonomy, self.today)
+        except (IntegrityError, DataError):
+            # The database refused one of them (a phone registered in another province, hidden from an officer by
+            # row-level security; a concurrent registration of the same person; a check the import does not know
+            # of): the rows then go one by one, each in a savepoint of its own, so only the refused one is lost and
+            # a later row that repeated its phone or national id is imported in its place.
+            return [await self.write_one(session, r) if isinstance(r, Registration) else r for r in checked]
+        return [IMPORTED if isinstance(outcome, Registration) else outcome for outcome in outcomes]
+
+    async def write_one(self, session: AsyncSession, registration: Registration) -> Outcome:
         if conflicts := await find_conflicts(session, registration):
-            return Outcome(duplicate_of=conflicts[0].field[-1] if conflicts[0].field else None)
+            return _duplicate(conflicts[0])
         try:
             async with session.begin_nested():
                 await write_registration(session, self.actor, registration, self.taxonomy, self.today)
         except IntegrityError as error:
             # A concurrent registration of the same person won the race: a duplicate like any other.
             if (conflict := conflict_of(error)) is not None:
-                return Outcome(duplicate_of=conflict.field[-1] if conflict.field else None)
+                return _duplicate(conflict)
             # A constraint the validation does not know of: the savepoint keeps it to this one row.
             return Outcome(reason=f"refused by the database: {error.orig}")
         except DataError as error:
@@ -312,9 +350,9 @@ async def import_returnees(
     run = ReturneeImport(actor, province, taxonomy, writer)
     for batch in _numbered_batches(reader, batch_size):
         async with db.write() as session:
-            outcomes = [(line, row, await run.import_row(session, row)) for line, row in batch]
+            outcomes = await run.import_batch(session, [row for _, row in batch])
         # Counted once the batch has committed, so the report never counts a row that was rolled back.
-        for line, row, outcome in outcomes:
+        for (line, row), outcome in zip(batch, outcomes, strict=True):
             run.record(line, row, outcome)
         if on_batch is not None:
             on_batch(len(batch))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -14,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.principal import Principal
 from db.anonymity import AnonymisedProfile, anonymised_profiles_by_id
-from db.audit import Actor, append_audit_event
+from db.audit import Actor, Change, append_audit_event, append_audit_events
+from db.base import Base
 from db.catalog import Occupation, Skill
 from db.engine import Database
 from db.enums import AgeBand, EducationLevel, Province, Sector, Sex
@@ -204,20 +206,49 @@ def _date_errors(r: Registration, today: date) -> list[UserError]:
     return errors
 
 
+@dataclass(frozen=True)
+class Registered:
+    """The phones and national ids of some registrations that returnees already hold."""
+
+    phones: set[str]
+    national_ids: set[str]
+
+    def conflicts(self, r: Registration) -> list[UserError]:
+        """CONFLICT errors for `r`'s phone or national id, if held."""
+        errors = []
+        if r.national_id is not None and r.national_id in self.national_ids:
+            errors.append(_conflict("nationalId"))
+        if r.phone in self.phones:
+            errors.append(_conflict("phone"))
+        return errors
+
+    def hold(self, r: Registration) -> None:
+        """`r`'s phone and national id are held from now on (by `r`, about to be written)."""
+        self.phones.add(r.phone)
+        if r.national_id is not None:
+            self.national_ids.add(r.national_id)
+
+
+async def registered(session: AsyncSession, registrations: Sequence[Registration]) -> Registered:
+    """Which of the registrations' phones and national ids returnees already hold: one query for all of them."""
+    phones = [r.phone for r in registrations]
+    national_ids = [r.national_id for r in registrations if r.national_id is not None]
+    rows = (
+        await session.execute(
+            select(ReturneeIdentity.phone, ReturneeIdentity.national_id).where(
+                or_(ReturneeIdentity.phone.in_(phones), ReturneeIdentity.national_id.in_(national_ids))
+            )
+        )
+    ).all()
+    return Registered(
+        phones={row.phone for row in rows} & set(phones),
+        national_ids={row.national_id for row in rows if row.national_id is not None} & set(national_ids),
+    )
+
+
 async def find_conflicts(session: AsyncSession, r: Registration) -> list[UserError]:
     """CONFLICT errors for a phone or national id another returnee already holds."""
-    same_person = ReturneeIdentity.phone == r.phone
-    if r.national_id is not None:
-        same_person = or_(same_person, ReturneeIdentity.national_id == r.national_id)
-    rows = (
-        await session.execute(select(ReturneeIdentity.phone, ReturneeIdentity.national_id).where(same_person))
-    ).all()
-    errors = []
-    if any(row.national_id is not None and row.national_id == r.national_id for row in rows):
-        errors.append(_conflict("nationalId"))
-    if any(row.phone == r.phone for row in rows):
-        errors.append(_conflict("phone"))
-    return errors
+    return (await registered(session, [r])).conflicts(r)
 
 
 def _conflict(name: str) -> UserError:
@@ -255,60 +286,106 @@ async def write_registration(
     idempotency_key: str | None = None,
     digest: str | None = None,
 ) -> uuid.UUID:
-    """Identity, profile, experience and the audit event, in the caller's transaction; returns the profile's id.
-
-    `r` is normalised and valid. The ids are made here so the audit event can name the profile first."""
-    identity_id, profile_id = uuid.uuid4(), uuid.uuid4()
-    # The audit event goes first: its chain lock then orders every registering transaction before the
-    # profile insert takes the province lock and the phone's unique-index entry, so none deadlocks.
-    await append_audit_event(
-        session, actor, "returnee.registered", "ReturneeProfile", profile_id, registration_change(profile_id, r)
+    """Identity, profile, experience and the audit event, in the caller's transaction; returns the profile's id."""
+    (profile_id,) = await write_registrations(
+        session, actor, [r], taxonomy, today, idempotency_key=idempotency_key, digest=digest
     )
-    await session.execute(
-        insert(ReturneeIdentity).values(
-            id=identity_id,
-            **{k: getattr(r, k) for k in ("name", "sex", "date_of_birth", "phone", "national_id", "province")},
-            **{k: getattr(r, k) for k in ("district", "commune", "village", "returned_on", "consent_to_search")},
-            registered_by=actor.name,
-            idempotency_key=idempotency_key,
-            request_digest=digest,
-        )
-    )
-    await session.execute(
-        insert(ReturneeProfile).values(
-            id=profile_id,
-            identity_id=identity_id,
-            age_band=AgeBand.of_age(age_on(r.date_of_birth, today)),
-            sex=r.sex,
-            province=r.province,
-            return_month=r.returned_on.replace(day=1),
-            education_level=r.education_level,
-            available_from=r.available_from,
-            preferred_provinces=[p.value for p in r.preferred_provinces],
-            certifications=r.certifications,
-            languages=r.languages,
-            skill_codes=list(dict.fromkeys(r.skills)),
-            occupation_codes=sorted({e.occupation_code for e in r.experience}),
-            experience_sectors=sorted({s.value for e in r.experience if (s := taxonomy.sector_of(e.occupation_code))}),
-            searchable=r.consent_to_search,
-        )
-    )
-    if r.experience:
-        await session.execute(
-            insert(ProfileExperience).values(
-                [
-                    {
-                        "profile_id": profile_id,
-                        "occupation_code": e.occupation_code,
-                        "abroad": e.abroad,
-                        "sector": taxonomy.sector_of(e.occupation_code),
-                        "years": e.years,
-                    }
-                    for e in r.experience
-                ]
-            )
-        )
     return profile_id
+
+
+async def write_registrations(
+    session: AsyncSession,
+    actor: Actor,
+    registrations: Sequence[Registration],
+    taxonomy: Taxonomy,
+    today: date,
+    *,
+    idempotency_key: str | None = None,
+    digest: str | None = None,
+) -> list[uuid.UUID]:
+    """Each registration's identity, profile, experience and audit event, in the caller's transaction, one
+    statement per table however many (the profiles' statement triggers, which keep the postings, the group counts
+    and the search bitmaps, then run once); returns the profiles' ids.
+
+    The registrations are normalised and valid; the idempotency key, if any, is a lone registration's. The ids are
+    made here so the audit events can name the profiles first."""
+    assert idempotency_key is None or len(registrations) == 1
+    identity_ids = [uuid.uuid4() for _ in registrations]
+    profile_ids = [uuid.uuid4() for _ in registrations]
+    # The audit events go first: the chain's lock then orders every registering transaction before the
+    # profile insert takes the province lock and the phone's unique-index entry, so none deadlocks.
+    await append_audit_events(
+        session,
+        actor,
+        [
+            Change("returnee.registered", "ReturneeProfile", profile_id, registration_change(profile_id, r))
+            for profile_id, r in zip(profile_ids, registrations, strict=True)
+        ],
+    )
+    identities = zip(identity_ids, registrations, strict=True)
+    await _insert(
+        session,
+        ReturneeIdentity,
+        [
+            {
+                "id": identity_id,
+                **{k: getattr(r, k) for k in ("name", "sex", "date_of_birth", "phone", "national_id", "province")},
+                **{k: getattr(r, k) for k in ("district", "commune", "village", "returned_on", "consent_to_search")},
+                "registered_by": actor.name,
+                "idempotency_key": idempotency_key,
+                "request_digest": digest,
+            }
+            for identity_id, r in identities
+        ],
+    )
+    profiles = zip(profile_ids, identity_ids, registrations, strict=True)
+    await _insert(
+        session,
+        ReturneeProfile,
+        [
+            {
+                "id": profile_id,
+                "identity_id": identity_id,
+                "age_band": AgeBand.of_age(age_on(r.date_of_birth, today)),
+                "sex": r.sex,
+                "province": r.province,
+                "return_month": r.returned_on.replace(day=1),
+                "education_level": r.education_level,
+                "available_from": r.available_from,
+                "preferred_provinces": [p.value for p in r.preferred_provinces],
+                "certifications": r.certifications,
+                "languages": r.languages,
+                "skill_codes": list(dict.fromkeys(r.skills)),
+                "occupation_codes": sorted({e.occupation_code for e in r.experience}),
+                "experience_sectors": sorted(
+                    {s.value for e in r.experience if (s := taxonomy.sector_of(e.occupation_code))}
+                ),
+                "searchable": r.consent_to_search,
+            }
+            for profile_id, identity_id, r in profiles
+        ],
+    )
+    experience = [
+        {
+            "profile_id": profile_id,
+            "occupation_code": e.occupation_code,
+            "abroad": e.abroad,
+            "sector": taxonomy.sector_of(e.occupation_code),
+            "years": e.years,
+        }
+        for profile_id, r in zip(profile_ids, registrations, strict=True)
+        for e in r.experience
+    ]
+    await _insert(session, ProfileExperience, experience)
+    return profile_ids
+
+
+async def _insert(session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """`rows` in multi-row INSERTs (one, for an import's batch): an INSERT … RETURNING sent with many rows is batched
+    by SQLAlchemy ("insertmanyvalues") into statements of up to 1,000 rows, compiled once; without RETURNING,
+    asyncpg would send one statement a row."""
+    if rows:
+        await session.execute(insert(model).returning(*model.__table__.primary_key.columns), rows)
 
 
 def may_register(principal: Principal) -> UserError | None:

@@ -10,22 +10,24 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from typer.testing import CliRunner
 
 from api.cli import app
-from db.audit import Actor
+from db.audit import Actor, verify_chain
 from db.caller import Caller
 from db.engine import Database
 from db.enums import Province
 from resolvers.returnee_import import ImportFileError, ImportReport, Rejection, import_returnees
 from resolvers.validation import today_in_cambodia
 from tests.factories import Factory
+from tests.test_search_bitmaps import _expected_bitmaps, _stored_bitmaps
 
 TODAY = today_in_cambodia()
 SOON, LATER = (TODAY + timedelta(days=10)).isoformat(), (TODAY + timedelta(days=40)).isoformat()
@@ -252,3 +254,51 @@ async def test_as_an_officer_under_row_level_security_a_returnee_of_another_prov
         provinces = (await session.scalars(text("SELECT DISTINCT province::text FROM returnee_identities"))).all()
     assert provinces == ["BATTAMBANG"]  # the Siem Reap returnee stays out of the officer's sight
     assert await count(db, "SELECT count(*) FROM returnee_identities") == 1 + 3
+
+
+def office_rows(first: int, count: int) -> str:
+    """`count` good rows for Battambang, numbered from `first`: varied skills, work, schooling and wishes."""
+    skills = ["textile.overlock", "construction.welding", "agriculture.rice-cultivation", "textile.ironing"]
+    work = ["8153:3:abroad", "7112:1:home", "9211:10:home"]
+    places = ["Kandal", "Phnom Penh;Siem Reap", ""]
+    rows = [HEADER]
+    for n in range(first, first + count):
+        rows.append(
+            f"ស {n},{'FM'[n % 2]},19{60 + n % 40}-01-0{1 + n % 9},011 {n:03d} 777,{700_000_000 + n},,,,,"
+            f"{';'.join(skills[n % 4 : n % 4 + 1 + n % 2])},{work[n % 3]},,km,{['PRIMARY', 'NONE'][n % 2]},"
+            f"{SOON if n % 3 else LATER},{places[n % 3]},2025-0{1 + n % 9}-15,{'yes' if n % 5 else 'no'}"
+        )
+    return "\n".join(rows) + "\n"
+
+
+@contextmanager
+def statements_sent(db: Database) -> Iterator[list[str]]:
+    sent: list[str] = []
+
+    def record(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_a_batch_of_rows_is_written_in_as_many_statements_as_one_row_and_keeps_the_search_bitmaps(
+    db: Database,
+) -> None:
+    """The good rows of a batch go in one INSERT per table, so the profiles' statement triggers (postings, group
+    counts, search bitmaps) run once a batch: an import of 30 rows in one batch sends what an import of one does."""
+    with statements_sent(db) as for_one:
+        one, _ = await run_import(db, office_rows(0, 1))
+    with statements_sent(db) as for_thirty:
+        thirty, _ = await run_import(db, office_rows(1, 30))
+
+    assert (one.imported, thirty.imported, one.rejected + thirty.rejected) == (1, 30, 0)
+    assert len(for_thirty) == len(for_one), for_thirty
+    assert await count(db, "SELECT count(*) FROM profile_experience") == 31
+    assert await _stored_bitmaps(db) == await _expected_bitmaps(db)
+    async with db.read() as session:
+        chain = await verify_chain(session)
+    assert (chain.ok, chain.events_checked) == (True, 31)
