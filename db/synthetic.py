@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 import itertools
 import random
@@ -284,8 +285,16 @@ async def generate_returnees(
         copy = raw.driver_connection
         assert copy is not None
         returnees = synthetic_returnees(seed, today, first=earlier or 0)
-        for size in _chunk_sizes(count):
-            chunk = list(itertools.islice(returnees, size))
+        sizes = list(_chunk_sizes(count))
+        # Each chunk is made in a thread while PostgreSQL writes the one before: its COPY's statement triggers (the
+        # postings, bitmaps and masks) keep the server busy for most of a chunk's time, and the event loop idle.
+        upcoming = asyncio.create_task(asyncio.to_thread(_take, returnees, sizes[0])) if sizes else None
+        for n, size in enumerate(sizes):
+            assert upcoming is not None
+            chunk = await upcoming
+            upcoming = (
+                asyncio.create_task(asyncio.to_thread(_take, returnees, sizes[n + 1])) if n + 1 < len(sizes) else None
+            )
             await copy.copy_records_to_table(
                 "returnee_identities", records=[r.identity for r in chunk], columns=IDENTITY_COLUMNS
             )
@@ -327,6 +336,10 @@ async def settle_after_bulk_load(database_url: str) -> None:
             await connection.execute(text(f"VACUUM (ANALYZE) {', '.join(BULK_LOADED)}"))
     finally:
         await engine.dispose()
+
+
+def _take(returnees: Iterator[SyntheticReturnee], size: int) -> list[SyntheticReturnee]:
+    return list(itertools.islice(returnees, size))
 
 
 def _chunk_sizes(count: int) -> Iterator[int]:

@@ -10,10 +10,12 @@ import itertools
 from collections import Counter
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
 from api.cli import app
+from db import synthetic
 from db.engine import Database
 from db.synthetic import (
     BULK_LOADED,
@@ -158,3 +160,16 @@ async def test_every_name_is_written_in_khmer_script(db: Database) -> None:
 
     assert all(all("\u1780" <= c <= "\u17ff" or c == " " for c in name) for name in names)
     assert len(set(names)) > 100
+
+
+async def test_a_generation_in_many_chunks_writes_the_seeds_returnees_in_order(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(synthetic, "CHUNK_SIZE", 7)  # each chunk is made while the one before is written
+    expected = {(r.identity[4], r.identity[1]) for r in itertools.islice(synthetic_returnees(5, TODAY), 30)}
+
+    await generate_returnees(db, 30, 5, TODAY)
+
+    async with db.read() as session:
+        written = {tuple(row) for row in await session.execute(text("SELECT phone, name FROM returnee_identities"))}
+    assert written == expected
