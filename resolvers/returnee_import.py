@@ -268,21 +268,21 @@ class ReturneeImport:
         outcomes: list[Registration | Outcome] = []
         for r in checked:
             if isinstance(r, Registration) and (conflicts := held.conflicts(r)):
-                r = _duplicate(conflicts[0])
-            elif isinstance(r, Registration):
+                outcomes.append(_duplicate(conflicts[0]))
+                continue
+            if isinstance(r, Registration):
                 held.hold(r)
             outcomes.append(r)
-        if not (written := [r for r in outcomes if isinstance(r, Registration)]):
-            return [outcome for outcome in outcomes if not isinstance(outcome, Registration)]
-        try:
-            async with session.begin_nested():
-                await write_registrations(session, self.actor, written, self.taxonomy, self.today)
-        except (IntegrityError, DataError):
-            # The database refused one of them (a phone registered in another province, hidden from an officer by
-            # row-level security; a concurrent registration of the same person; a check the import does not know
-            # of): the rows then go one by one, each in a savepoint of its own, so only the refused one is lost and
-            # a later row that repeated its phone or national id is imported in its place.
-            return [await self.write_one(session, r) if isinstance(r, Registration) else r for r in checked]
+        if written := [r for r in outcomes if isinstance(r, Registration)]:
+            try:
+                async with session.begin_nested():
+                    await write_registrations(session, self.actor, written, self.taxonomy, self.today)
+            except (IntegrityError, DataError):
+                # The database refused one of them (a phone registered in another province, hidden from an officer
+                # by row-level security; a concurrent registration of the same person; a check the import does not
+                # know of): the rows then go one by one, each in a savepoint of its own, so only the refused one is
+                # lost and a later row that repeated its phone or national id is imported in its place.
+                return [await self.write_one(session, r) if isinstance(r, Registration) else r for r in checked]
         return [IMPORTED if isinstance(outcome, Registration) else outcome for outcome in outcomes]
 
     async def write_one(self, session: AsyncSession, registration: Registration) -> Outcome:
