@@ -5,11 +5,14 @@ from __future__ import annotations
 import itertools
 import random
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import httpx
+from sqlalchemy import event
 
 from auth.csrf import CSRF_HEADER
 from auth.principal import EMPLOYER_SCOPES, MINISTRY_SCOPES
@@ -217,3 +220,19 @@ async def refused(make: Factory, caller: Caller | None, document: str, input: di
     assert len(result["userErrors"]) == 1, result["userErrors"]
     assert "Traceback" not in result["userErrors"][0]["message"]
     return result["userErrors"][0]  # type: ignore[no-any-return]
+
+
+@contextmanager
+def statements_sent(db: Database) -> Iterator[list[str]]:
+    """Every statement `db` sends to PostgreSQL while the block runs (the caller's SET included): what a change costs
+    in round trips, for tests that a batch costs no more than one."""
+    sent: list[str] = []
+
+    def record(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)

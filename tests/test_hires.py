@@ -7,21 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from db.engine import Database
 from db.enums import Province, Role, Sector
 from resolvers.validation import today_in_cambodia
 from resolvers.wages import textile_minimum_wage
 from schema.common import to_global_id, uuid_of
-from tests.factories import Caller, Factory, accepted, payload, refused, send
+from tests.factories import Caller, Factory, accepted, payload, refused, send, statements_sent
 from tests.test_vacancies import CLOSE, CONSTRUCTION_JOB, create, open_vacancy
 
 TODAY = today_in_cambodia()
@@ -123,21 +121,6 @@ async def hire_pages_of_vacancies(make: Factory, caller: Caller, **variables: An
 async def hire_page_of_vacancy(make: Factory, caller: Caller, vacancy: dict[str, Any], **variables: Any) -> Any:
     """The same page asked of the top-level hires query, filtered to one vacancy."""
     return payload(await make.graphql(caller, VACANCY_HIRE_PAGE, {"vacancyId": vacancy["id"], **variables}))
-
-
-@contextmanager
-def statements(db: Database) -> Iterator[list[str]]:
-    """Every statement sent to PostgreSQL while the block runs, SET of the caller included."""
-    sent: list[str] = []
-
-    def record(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
-        sent.append(statement)
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
 
 
 async def count(db: Database, sql: str, **params: Any) -> int:
@@ -614,9 +597,9 @@ async def test_six_listed_vacancies_read_their_hires_in_as_many_statements_as_tw
         for _ in range(3):
             await hire(make, employer, vacancy, await make.profile())
 
-    with statements(db) as for_two:
+    with statements_sent(db) as for_two:
         two = await hire_pages_of_vacancies(make, employer, vacancies=2, first=2)
-    with statements(db) as for_six:
+    with statements_sent(db) as for_six:
         six = await hire_pages_of_vacancies(make, employer, vacancies=6, first=2)
 
     assert [(p["totalCount"], len(p["edges"])) for p in six.values()] == [(3, 2)] * 6

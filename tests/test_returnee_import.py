@@ -10,13 +10,12 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from api.cli import app
@@ -26,7 +25,7 @@ from db.engine import Database
 from db.enums import Province
 from resolvers.returnee_import import ImportFileError, ImportReport, Rejection, import_returnees
 from resolvers.validation import today_in_cambodia
-from tests.factories import Factory
+from tests.factories import Factory, statements_sent
 from tests.test_search_bitmaps import _expected_bitmaps, _stored_bitmaps
 
 TODAY = today_in_cambodia()
@@ -269,20 +268,6 @@ def office_rows(first: int, count: int) -> str:
             f"{SOON if n % 3 else LATER},{places[n % 3]},2025-0{1 + n % 9}-15,{'yes' if n % 5 else 'no'}"
         )
     return "\n".join(rows) + "\n"
-
-
-@contextmanager
-def statements_sent(db: Database) -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def record(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
-        sent.append(statement)
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
 
 
 async def test_a_batch_of_rows_is_written_in_as_many_statements_as_one_row_and_keeps_the_search_bitmaps(
