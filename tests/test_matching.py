@@ -202,6 +202,29 @@ async def test_the_place_counts_steering_a_match_are_the_registrys(make: Factory
     }
 
 
+async def test_the_steering_counts_are_read_again_after_a_few_minutes_not_before(
+    make: Factory, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process reads the counts once and again every COUNTS_READ_EVERY seconds: between two reads it steers by
+    the counts it has (they only decide which postings come first), after it by the registry's new ones."""
+    now = [10_000.0]
+    monkeypatch.setattr(search_module.time, "monotonic", lambda: now[0])
+    counts = search_module._RecentCounts(search_module.PLACE_HOLDERS)
+    await make.profile(province=Province.KEP)
+    async with db.read() as session:
+        first = await counts(session)
+
+    await make.profile(province=Province.KEP)
+    now[0] += search_module.COUNTS_READ_EVERY - 1
+    async with db.read() as session:
+        soon = await counts(session)
+    now[0] += 1
+    async with db.read() as session:
+        later = await counts(session)
+
+    assert (first["province:KEP"], soon["province:KEP"], later["province:KEP"]) == (1, 1, 2)
+
+
 async def test_the_api_role_reads_the_masks_and_cannot_write_them(db: Database) -> None:
     """Only the postings' trigger writes profile_masks (as skill_masks): the API's role may read them."""
     async with db.engine.connect() as connection:
