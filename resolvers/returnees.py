@@ -383,9 +383,11 @@ async def write_registrations(
 async def _insert(session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]) -> None:
     """`rows` in multi-row INSERTs (one, for an import's batch): an INSERT … RETURNING sent with many rows is batched
     by SQLAlchemy ("insertmanyvalues") into statements of up to 1,000 rows, compiled once; without RETURNING,
-    asyncpg would send one statement a row."""
+    asyncpg would send one statement a row. On the table rather than the mapped class: the ORM's bulk insert
+    took ~40% longer over an import, building each row's parameters through the mapper."""
     if rows:
-        await session.execute(insert(model).returning(*model.__table__.primary_key.columns), rows)
+        table = model.__table__
+        await session.execute(insert(table).returning(*table.primary_key.columns), rows)
 
 
 def may_register(principal: Principal) -> UserError | None:
