@@ -233,6 +233,8 @@ async def registered(session: AsyncSession, registrations: Sequence[Registration
     """Which of the registrations' phones and national ids returnees already hold: one query for all of them."""
     phones = [r.phone for r in registrations]
     national_ids = [r.national_id for r in registrations if r.national_id is not None]
+    if not phones:
+        return Registered(set(), set())  # a batch of an import without a good row
     rows = (
         await session.execute(
             select(ReturneeIdentity.phone, ReturneeIdentity.national_id).where(
