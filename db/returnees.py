@@ -127,6 +127,14 @@ class ProfileGroupCount(Base):
     __table_args__ = (
         CheckConstraint("registered >= 0", name="registered_not_negative"),
         CheckConstraint("disclosure BETWEEN 0 AND 4", name="disclosure_level"),
+        # The few groups withholding sex or age band (db.anonymity.WITHOUT_SEX and beyond), which searches
+        # filtering on either read at once (db.search._group_shows; migration 0013).
+        Index(
+            "ix_profile_group_counts_withheld",
+            "disclosure",
+            postgresql_where=text("disclosure >= 3"),
+            postgresql_include=["age_band", "sex", "province", "return_month"],
+        ),
     )
 
     age_band: Mapped[AgeBand] = mapped_column(AGE_BAND_ENUM, primary_key=True)
