@@ -104,6 +104,30 @@ async def test_a_sex_filter_never_matches_a_profile_whose_sex_is_withheld(make: 
     assert (await _search(make, employer, filter={"ageBands": ["AGE_25_34"]}))["totalCount"] == 5
 
 
+@pytest.mark.parametrize("skills", [[], ["textile.overlock"]], ids=["every-profile-postings", "a-skills-postings"])
+async def test_sex_and_age_band_filters_list_only_profiles_that_show_them(make: Factory, skills: list[str]) -> None:
+    # Given five in Battambang sharing year and age band but not sex (sex withheld, age band shown), and one
+    # alone in Kandal (both withheld); the search reads the postings of its skill, or every profile's own
+    shown_age = [await make.profile(return_month=MARCH, skills=["textile.overlock"])]
+    for _ in range(4):
+        shown_age.append(await make.profile(return_month=date(2026, 9, 1), sex=Sex.MALE, skills=["textile.overlock"]))
+    alone = await make.profile(province=Province.KANDAL, skills=["textile.overlock"])
+    employer = await make.employer_caller()
+
+    async def listed(**filters: Any) -> set[str]:
+        found = await _search(make, employer, filter={"skills": skills, **filters})
+        assert found["totalCount"] == len(found["edges"])
+        return {edge["node"]["id"] for edge in found["edges"]}
+
+    everyone = await listed()
+    assert len(everyone) == 6
+    assert await listed(sex="FEMALE") == set() and await listed(sex="MALE") == set()
+    with_age = {(await _profile(make, employer, profile))["id"] for profile in shown_age}
+    assert await listed(ageBands=["AGE_25_34"]) == with_age
+    assert await listed(ageBands=["AGE_25_34"], provinces=["KANDAL"]) == set()
+    assert await listed(provinces=["KANDAL"]) == {(await _profile(make, employer, alone))["id"]}
+
+
 # --- search ------------------------------------------------------------------------------------
 
 
