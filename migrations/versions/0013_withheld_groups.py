@@ -2,9 +2,10 @@
 
 A search by age band or sex may only match a profile whose group shows that value (db/anonymity.py). It joined
 every candidate posting to its group's row in profile_group_counts to read the disclosure level: three buffer
-reads a row, a third of the slowest search page of bench/search.py (3.4 ms, a page by two skills and an age band).
-Few groups withhold either (none of ~5,500 at 750,000 profiles, more while a registry is young): the searches now
-read those through this index once, into a hash each candidate is looked up in (db.search._group_shows).
+reads a row, a third of the slowest search page of bench/search.py (3.3–3.7 ms, a page by two skills and an age
+band). Few groups withhold either (none of ~5,500 at 750,000 profiles, more while a registry is young): the
+searches now read those through this index once, into a hash each candidate is looked up in
+(db.search._group_shows).
 
 Revision ID: 0013
 Revises: 0012
