@@ -20,7 +20,7 @@ Strawberry executes; this module decides everything around it, before any resolv
 from __future__ import annotations
 
 import logging
-from typing import Any, cast
+from typing import Any
 
 import asyncpg
 import orjson
@@ -374,7 +374,7 @@ class GraphQLEndpoint:
         if csrf_header_missing(request):
             return _shaped(csrf_refused(), media_type)
         request.scope["principal"] = principal
-        response = cast(Response, await self.graphql.run(request))
+        response = await self.graphql.run(request)
         status = STATUS_OF_OUTCOME.get(request.scope.get(OUTCOME, ""))
         if media_type == GRAPHQL_RESPONSE and status is not None and response.status_code == 200:
             response.status_code = status

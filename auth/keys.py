@@ -17,9 +17,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-from joserfc.jwk import ECKey, Key, KeySet
+from joserfc.jwk import ECKey, Key, KeySet, KeySetSerialization
 
 ALGORITHM = "ES256"
 CLOCK_SKEW_SECONDS = 60
@@ -88,11 +87,11 @@ class SigningKeys:
     def kid(self) -> str:
         return str(self.private_key.kid)
 
-    def public_jwks(self) -> dict[str, Any]:
+    def public_jwks(self) -> KeySetSerialization:
         self._fresh()
         return self._public_jwks()
 
-    def _public_jwks(self) -> dict[str, Any]:
+    def _public_jwks(self) -> KeySetSerialization:
         return {"keys": [key.as_dict(private=False, alg=ALGORITHM, use="sig") for key in self._keys]}
 
     @classmethod

@@ -77,7 +77,7 @@ def group_of_profile() -> ColumnElement[bool]:
     )
 
 
-def anonymised_profiles() -> Select[tuple[object, ...]]:
+def anonymised_profiles() -> Select[*tuple[Any, ...]]:
     """Profiles joined to their group's disclosure level, selecting nothing else."""
     return select(*ANONYMISED_COLUMNS).join(ProfileGroupCount, group_of_profile())
 

@@ -163,7 +163,7 @@ def audit_events_matching(
     actor: str | None = None,
     at_from: datetime | None = None,
     at_to: datetime | None = None,
-) -> Select[tuple[AuditEvent]]:
+) -> Select[AuditEvent]:
     """Events about one entity and/or by one actor, from `at_from` (inclusive) to `at_to` (exclusive)."""
     statement = select(AuditEvent)
     if entity_type is not None:
@@ -195,7 +195,7 @@ def decode_seq_cursor(cursor: str) -> int:
 
 
 async def newest_events_first(
-    session: AsyncSession, statement: Select[tuple[AuditEvent]], *, first: int, after: str | None
+    session: AsyncSession, statement: Select[AuditEvent], *, first: int, after: str | None
 ) -> Page[AuditEvent]:
     """One page of `statement` by seq, newest first; seq is the chain's own order, so it is the keyset."""
     total = await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))

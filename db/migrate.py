@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 import migrations
@@ -34,7 +35,7 @@ async def downgrade_on(connection: AsyncConnection, revision: str) -> None:
     await connection.run_sync(_run, "downgrade", revision)
 
 
-def _run(sync_connection, direction: str, revision: str) -> None:  # type: ignore[no-untyped-def]
+def _run(sync_connection: Connection, direction: str, revision: str) -> None:
     config = alembic_config()
     config.attributes["connection"] = sync_connection
     getattr(command, direction)(config, revision)

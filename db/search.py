@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     BigInteger,
+    BindParameter,
     ColumnElement,
     Integer,
     Select,
@@ -104,9 +105,9 @@ def overlap_count(column: Any, values: list[str]) -> ColumnElement[int]:
 
 def conditions(search: ProfileSearch) -> list[ColumnElement[bool]]:
     """The WHERE clauses of a search on the profiles."""
-    where: list[ColumnElement[bool]] = [ReturneeProfile.searchable]
+    where: list[ColumnElement[bool]] = [ReturneeProfile.searchable.expression]
     if search.only_available:
-        where.append(ReturneeProfile.is_available)
+        where.append(ReturneeProfile.is_available.expression)
     if search.sectors:
         where.append(ReturneeProfile.experience_sectors.overlap(_text_array([s.value for s in search.sectors])))
     if search.skills:
@@ -194,7 +195,7 @@ def page_statements(
     The page is chosen from returnee_profiles alone and only its rows are joined to their group's
     disclosure level (filters on age band and sex look their group up in the few withheld, _group_shows)."""
     score: ColumnElement[int] = sum(parts.values(), literal(0, Integer)) if parts else literal(0, Integer)
-    order = [ReturneeProfile.available_from, ReturneeProfile.id]
+    order: list[ColumnElement[Any]] = [ReturneeProfile.available_from.expression, ReturneeProfile.id.expression]
     if parts:
         order.insert(0, score)
     chosen = select(
@@ -500,9 +501,9 @@ def _posting_statements(search: ProfileSearch, wanted: list[int], *, first: int,
                 ).where(*where)
                 if position is not None and level == position[0]:
                     of_mask = of_mask.where(_posted_after(position[1:]))
-                pair = sorted(wanted[:2])
-                few = _few_masks(*pair, every)
-                masks = _skill_masks_holding(*pair, every)
+                low, high = sorted(wanted[:2])
+                few = _few_masks(low, high, every)
+                masks = _skill_masks_holding(low, high, every)
                 parts.append(_read_by_masks(masks, POSTING.skill_mask, of_mask, limit=first + 1).where(few))
                 part = part.where(~few)
             if level == len(wanted) and not search.all_skills:
@@ -600,7 +601,7 @@ def matching_conditions(needs: VacancyNeeds) -> list[ColumnElement[bool]]:
     ]
     if needs.required_skills:
         relevant.append(ReturneeProfile.skill_codes.overlap(_text_array(needs.required_skills)))
-    return [ReturneeProfile.searchable, ReturneeProfile.is_available, or_(*relevant)]
+    return [ReturneeProfile.searchable.expression, ReturneeProfile.is_available.expression, or_(*relevant)]
 
 
 def matching_total(needs: VacancyNeeds) -> Executable:
@@ -788,7 +789,7 @@ class _Match:
         holds_every = POSTING.skill_mask.op("&")(every) == every
         home = POSTING.province == _value("province", POSTING.province.type)
         scored = [POSTING.is_available, sum(self.parts.values(), literal(0, Integer)) == score]
-        need = bindparam("need")
+        need: BindParameter[Any] = bindparam("need")
         position = [
             bindparam("after_available", type_=POSTING.available_from.type),
             bindparam("after_id", type_=POSTING.profile_id.type),
@@ -904,7 +905,7 @@ async def matching_page(
             continue  # the pages before this one held every candidate scoring this
         positioned = position is not None and score == position[0]
         parameters: dict[str, Any] = {**values, "need": first + 1 - len(rows)}
-        if positioned:
+        if positioned and position is not None:
             parameters.update(after_available=position[1], after_id=position[2])
         for row in (await session.execute(match.level(score, positioned=positioned), parameters)).all():
             if row[0] not in seen:  # a profile changed between two levels' statements is shown once

@@ -7,7 +7,7 @@ import calendar
 import itertools
 import random
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, TypeVar
@@ -106,7 +106,7 @@ class Weighted:
     cum_weights: list[float]
 
     @classmethod
-    def of(cls, weights: dict[Any, float]) -> Weighted:
+    def of(cls, weights: Mapping[Any, float]) -> Weighted:
         return cls(tuple(weights), list(itertools.accumulate(weights.values())))
 
     def draw(self, rng: random.Random) -> Any:

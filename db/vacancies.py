@@ -92,7 +92,7 @@ class VacancySkill(Base):
     skill_code: Mapped[str] = mapped_column(Text, ForeignKey("skills.code"), primary_key=True, index=True)
 
 
-def readable_vacancies(employer_id: uuid.UUID | None, *, is_ministry: bool) -> Select[tuple[Vacancy]]:
+def readable_vacancies(employer_id: uuid.UUID | None, *, is_ministry: bool) -> Select[Vacancy]:
     """Employers read their own vacancies in any status and other employers' open ones."""
     statement = select(Vacancy)
     if is_ministry:
@@ -102,5 +102,5 @@ def readable_vacancies(employer_id: uuid.UUID | None, *, is_ministry: bool) -> S
     return statement.where(or_(Vacancy.employer_id == employer_id, Vacancy.status == VacancyStatus.OPEN))
 
 
-def writable_vacancies(employer_id: uuid.UUID) -> Select[tuple[Vacancy]]:
+def writable_vacancies(employer_id: uuid.UUID) -> Select[Vacancy]:
     return select(Vacancy).where(Vacancy.employer_id == employer_id)

@@ -36,7 +36,7 @@ def is_provincial_officer(principal: Principal) -> bool:
     return Role.PROVINCIAL_OFFICER in principal.roles and principal.province is not None
 
 
-def _readable(principal: Principal) -> Select[tuple[ContactRequest]]:
+def _readable(principal: Principal) -> Select[ContactRequest]:
     if is_ministry_auditor(principal):
         return readable_contact_requests()
     if is_provincial_officer(principal):

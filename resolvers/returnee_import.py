@@ -218,8 +218,9 @@ def registration_of(row: dict[str | None, Any], province: Province | None) -> Re
         problems.append(f"the row has {len(row[None])} more cells than the header")
     if problems:
         return problems
-    text = {c: _cell(row, c) or None for c in ("national_id", "district", "commune", "village")}
-    lists = {c: _list(_cell(row, c)) for c in ("skills", "certifications", "languages")}
+    # Typed as `values` is: mypy checks the value type of a ** mapping against every parameter of Registration.
+    text: dict[str, Any] = {c: _cell(row, c) or None for c in ("national_id", "district", "commune", "village")}
+    lists: dict[str, Any] = {c: _list(_cell(row, c)) for c in ("skills", "certifications", "languages")}
     return Registration(name=_cell(row, "name"), phone=_cell(row, "phone"), **values, **text, **lists)
 
 

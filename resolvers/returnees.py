@@ -7,16 +7,16 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, or_, select, text
+from sqlalchemy import Table, func, insert, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.principal import Principal
 from db.anonymity import AnonymisedProfile, anonymised_profiles_by_id
 from db.audit import Actor, Change, append_audit_event, append_audit_events
-from db.base import Base
+from db.base import Base, violated_constraint
 from db.catalog import Occupation, Skill
 from db.engine import Database
 from db.enums import AgeBand, EducationLevel, Province, Sector, Sex
@@ -260,8 +260,7 @@ def _conflict(name: str) -> UserError:
 
 def conflict_of(error: IntegrityError) -> UserError | None:
     """The CONFLICT a unique violation means when a concurrent registration of the same person won the race."""
-    constraint = getattr(error.orig.__cause__, "constraint_name", None) if error.orig else None
-    name = CONFLICTING_FIELDS.get(constraint or "")
+    name = CONFLICTING_FIELDS.get(violated_constraint(error) or "")
     return _conflict(name) if name else None
 
 
@@ -388,7 +387,7 @@ async def _insert(session: AsyncSession, model: type[Base], rows: list[dict[str,
     asyncpg would send one statement a row. On the table rather than the mapped class: the ORM's bulk insert
     took ~40% longer over an import, building each row's parameters through the mapper."""
     if rows:
-        table = model.__table__
+        table = cast(Table, model.__table__)
         await session.execute(insert(table).returning(*table.primary_key.columns), rows)
 
 

@@ -39,7 +39,7 @@ def leaf_plan(schema: GraphQLSchema, parent_type: GraphQLObjectType, name: str) 
     field = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if not is_leaf_type(leaf) or field is None:
         return None
-    return field.default_resolver, field.python_name, leaf, nullable  # type: ignore[return-value]
+    return field.default_resolver, field.python_name, leaf, nullable
 
 
 class LeafFieldsFirst(StrawberryGraphQLCoreExecutionContext):

@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import (
@@ -382,7 +382,7 @@ class CostModel:
         if not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType) or name not in parent.fields:
             return 0  # an unknown field: validation reports it
         definition = parent.fields[name]
-        field_type = get_nullable_type(definition.type)  # type: ignore[arg-type]
+        field_type = get_nullable_type(definition.type)
         named = get_named_type(field_type)
         is_connection = (
             "first" in definition.args
@@ -484,8 +484,10 @@ class OperationLimits(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context
         self.limits = Limits.of(context.context)
-        context.parse_options["max_lexical_tokens"] = self.limits.max_tokens
-        context.parse_options["max_comments"] = self.limits.max_tokens
+        # strawberry's ParseOptions names max_tokens alone; graphql-core's parse() takes these two as well.
+        parse_options = cast(dict[str, Any], context.parse_options)
+        parse_options["max_lexical_tokens"] = self.limits.max_tokens
+        parse_options["max_comments"] = self.limits.max_tokens
         rule = shape_rule(self.limits.max_depth, self.limits.max_aliases, self.limits.max_directives)
         context.validation_rules = (*context.validation_rules, rule)
         try:
@@ -494,8 +496,8 @@ class OperationLimits(SchemaExtension):
             label_parse_error(error)
             raise
         if context.graphql_document is None:
-            for error in context.pre_execution_errors or ():
-                label_parse_error(error)
+            for refusal in context.pre_execution_errors or ():
+                label_parse_error(refusal)
 
     def on_validate(self) -> Iterator[None]:
         yield
