@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, and_, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.enums import AgeBand, EducationLevel, Province, Sex
@@ -67,14 +67,13 @@ def returned_in(month: date, level: int) -> str:
     return str(month.year)
 
 
+# What makes a group: age band, sex, province, return month (profile_group_counts' primary key).
+GROUP_KEY = tuple(column.name for column in inspect(ProfileGroupCount).primary_key)
+
+
 def group_of_profile() -> ColumnElement[bool]:
     """Joins a profile to its (age band, sex, province, return month) group."""
-    return (
-        (ProfileGroupCount.age_band == ReturneeProfile.age_band)
-        & (ProfileGroupCount.sex == ReturneeProfile.sex)
-        & (ProfileGroupCount.province == ReturneeProfile.province)
-        & (ProfileGroupCount.return_month == ReturneeProfile.return_month)
-    )
+    return and_(*(getattr(ProfileGroupCount, key) == getattr(ReturneeProfile, key) for key in GROUP_KEY))
 
 
 def anonymised_profiles() -> Select[*tuple[Any, ...]]:

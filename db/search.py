@@ -41,6 +41,7 @@ from sqlalchemy.types import Text
 
 from db.anonymity import (
     ANONYMISED_WIDTH,
+    GROUP_KEY,
     WITHOUT_AGE_BAND,
     WITHOUT_SEX,
     AnonymisedProfile,
@@ -149,13 +150,12 @@ def _group_shows(columns: Any, withheld_from: int) -> ColumnElement[bool]:
     through their partial index (migration 0013) into a hash that each candidate row is looked up in, where joining
     every row to its group took three buffer reads a row (a third of the slowest search page's time). The level
     is written into the statement rather than bound, so that a generic plan can still use that index."""
-    group = ProfileGroupCount
-    withheld = select(group.age_band, group.sex, group.province, group.return_month).where(
-        group.disclosure >= literal_column(str(withheld_from), SmallInteger)
+    withheld = select(*(getattr(ProfileGroupCount, key) for key in GROUP_KEY)).where(
+        ProfileGroupCount.disclosure >= literal_column(str(withheld_from), SmallInteger)
     )
     # Never correlated: a page's outer statement joins the group counts too, for what it shows.
     withheld = withheld.correlate(None)
-    return tuple_(columns.age_band, columns.sex, columns.province, columns.return_month).not_in(withheld)
+    return tuple_(*(getattr(columns, key) for key in GROUP_KEY)).not_in(withheld)
 
 
 def encode_cursor(score: int, available_from: date, profile_id: uuid.UUID) -> str:
